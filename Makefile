@@ -1,0 +1,55 @@
+# Equivariant Workbench: the commands the README names.
+#   make demo   set up (venv + packages) and run the main job headlessly; prints the run folder
+#   make test   set up (venv + packages + Debian chromium) and run the whole test suite
+#   make lab    JupyterLab on notebooks/, offline-safe settings
+#   make bench  run the benchmarks (CSV tables under benchmarks/results/)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The local CPU wheel: installed first, so nothing later resolves a (CUDA) torch.
+TORCH := torch==2.13.0
+EXTRAS := widgets,notebooks,test,gpu
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup demo test test-fast lab bench lint chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	@$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} was pulled in; expected the local 2.13.0 CPU wheel')"
+	@touch $@
+
+setup: $(STAMP)
+
+chromium:
+	@if ! test -x /usr/bin/chromium; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+demo: setup
+	$(BIN)/workbench run notebooks/START_HERE.ipynb
+
+test: setup chromium
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not browser and not slow"
+
+lab: setup
+	$(BIN)/python -m widgets.lab notebooks
+
+bench: setup
+	$(BIN)/workbench bench
+
+lint: setup
+	$(BIN)/ruff check workbench widgets tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,139 @@
+"""The papermill runner and the ``workbench`` command: parameters, unknown names, failures, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench import cli, runner
+
+pytestmark = pytest.mark.unit
+
+PARAMS_SOURCE = """\
+n = 3  # number of items
+scale = 1.5
+label = "abc"  # a label
+flag = False
+fail = False  # raise in the second cell
+sizes = [1, 2]
+output_dir = "runs/manual"
+"""
+
+BODY_SOURCE = """\
+import json, pathlib
+if fail:
+    raise ValueError(f"asked to fail with n={n}")
+out = pathlib.Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+(out / "metrics.json").write_text(json.dumps({"total": n * scale, "label": label, "flag": flag,
+                                              "sizes": sizes}))
+"""
+
+
+@pytest.fixture()
+def notebook(tmp_path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# test notebook"),
+        nbformat.v4.new_code_cell(PARAMS_SOURCE, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(BODY_SOURCE),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "Params.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_parameters_are_read_in_order_with_defaults_and_comments(notebook: Path) -> None:
+    params = runner.notebook_parameters(notebook)
+    assert list(params) == ["n", "scale", "label", "flag", "fail", "sizes", "output_dir"]
+    assert params["n"].default == 3 and params["n"].comment == "number of items"
+    assert params["label"].default == "abc" and params["label"].comment == "a label"
+    assert params["scale"].comment == ""
+    assert params["sizes"].default == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("raw", "default", "expected"),
+    [("7", 3, 7), ("2.5", 1.0, 2.5), ("1e-3", 1.0, 1e-3), ("yes", False, True), ("0", True, False),
+     ("hello", "x", "hello"), ("[3, 4]", [1], [3, 4]), ("None", None, None)],
+)
+def test_values_are_converted_to_the_type_of_the_default(raw, default, expected) -> None:
+    value = runner.parse_parameter_value("p", raw, default)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize(("raw", "default"), [("2.5", 3), ("maybe", False), ("abc", 1.0), ("3", [1])])
+def test_bad_values_name_the_parameter_and_type(raw, default) -> None:
+    with pytest.raises(runner.ParameterValueError, match=r"parameter 'p'.*" + type(default).__name__):
+        runner.parse_parameter_value("p", raw, default)
+
+
+def test_unknown_parameter_lists_valid_ones_with_defaults(notebook: Path, capsys) -> None:
+    code = cli.main(["run", str(notebook), "-p", "bogus", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "'bogus'" in err
+    for line in ["n = 3 (int)", "scale = 1.5 (float)", "label = 'abc' (str)", "fail = False (bool)"]:
+        assert line in err
+
+
+def test_run_writes_notebook_and_metrics_in_a_timestamped_folder(notebook: Path, tmp_path: Path,
+                                                                 capsys) -> None:
+    runs = tmp_path / "runs"
+    code = cli.main(["run", str(notebook), "-p", "n", "4", "-p", "flag", "true", "-p", "sizes", "[5]",
+                     "--runs-dir", str(runs)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    (run_dir,) = runs.iterdir()
+    assert run_dir.name.startswith("params-")
+    assert out.strip().splitlines()[-1] == str(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics == {"total": 6.0, "label": "abc", "flag": True, "sizes": [5]}
+    executed = nbformat.read(run_dir / "Params.ipynb", as_version=4)
+    assert not any(o.get("output_type") == "error" for c in executed.cells for o in c.get("outputs", []))
+    assert "widgets" not in executed.metadata  # widget state is not stored headless
+
+
+def test_failing_cell_exits_nonzero_and_keeps_partial_notebook(notebook: Path, tmp_path: Path,
+                                                               capsys) -> None:
+    out_dir = tmp_path / "failed"
+    code = cli.main(["run", str(notebook), "-p", "fail", "true", "-p", "n", "9", "--out", str(out_dir)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cell 2" in err and "ValueError" in err and "asked to fail with n=9" in err
+    partial = out_dir / "Params.ipynb"
+    assert str(partial) in err and partial.is_file()
+    failed = [c for c in nbformat.read(partial, as_version=4).cells
+              if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    assert len(failed) == 1 and "raise ValueError" in failed[0].source
+    assert not (out_dir / "metrics.json").exists()
+
+
+def test_run_notebook_api_raises_with_cell_information(notebook: Path, tmp_path: Path) -> None:
+    with pytest.raises(runner.NotebookRunError) as info:
+        runner.run_notebook(notebook, {"fail": True}, tmp_path / "o")
+    assert info.value.cell_index == 2 and info.value.ename == "ValueError"
+    assert info.value.output_notebook.is_file()
+
+
+def test_list_shows_every_notebook_with_parameters(notebook: Path, capsys) -> None:
+    assert cli.main(["list", str(notebook.parent)]) == 0
+    out = capsys.readouterr().out
+    assert "Params.ipynb" in out and "n = 3 (int)  # number of items" in out
+
+
+def test_missing_notebook_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert cli.main(["run", str(tmp_path / "nope.ipynb")]) == 2
+    assert "notebook not found" in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point(notebook: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "workbench", "run", str(notebook), "-p", "bogus", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "valid parameters" in proc.stderr

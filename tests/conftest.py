@@ -1,0 +1,28 @@
+"""Shared pytest configuration.
+
+Tests run with the checkout as the working directory; ``../shared/data`` (real data, never committed) is found
+through :func:`shared_data_dir`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """``$WORKBENCH_SHARED_DATA`` or ``<checkout>/../shared/data``; tests needing it skip when it is absent."""
+    path = Path(os.environ.get("WORKBENCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not path.is_dir():
+        pytest.skip(f"shared data folder not found at {path}")
+    return path

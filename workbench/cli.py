@@ -1,0 +1,140 @@
+"""The ``workbench`` command: run notebooks headlessly, list their parameters, build data, benchmark.
+
+    workbench run NOTEBOOK [-p NAME VALUE ...] [--out DIR]
+    workbench list [DIR]
+    workbench build-data NAME [--out DIR] [--seed N]
+    workbench bench [NAME ...]
+
+Exit codes: 0 success; 1 a notebook cell failed (partial notebook kept); 2 bad usage or bad parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+from workbench import runner
+
+# name -> (module, function, default output folder relative to the checkout). Builders take (out_dir, seed).
+DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
+    "molecules": ("workbench.data.molecules", "build_molecules", "data/molecules"),
+}
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    params: dict[str, str] = {}
+    for name, value in args.parameter or []:
+        if name in params:
+            print(f"error: parameter {name!r} given twice", file=sys.stderr)
+            return 2
+        params[name] = value
+    try:
+        result = runner.run_notebook(
+            args.notebook, params, args.out, runs_dir=args.runs_dir, progress_bar=args.progress,
+            timeout=args.timeout,
+        )
+    except (runner.UnknownParameterError, runner.ParameterValueError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except runner.NotebookRunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"executed notebook: {result.output_notebook}")
+    if result.metrics is not None:
+        print(f"metrics: {result.output_dir / 'metrics.json'}")
+    print(result.output_dir)
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    root = Path(args.dir) if args.dir else runner.repo_root() / "notebooks"
+    notebooks = runner.find_notebooks(root)
+    if not notebooks:
+        print(f"error: no notebooks under {root}", file=sys.stderr)
+        return 2
+    for nb in notebooks:
+        try:
+            rel = nb.relative_to(Path.cwd())
+        except ValueError:
+            rel = nb
+        print(rel)
+        params = runner.notebook_parameters(nb)
+        if not params:
+            print("    (no parameters)")
+        for p in params.values():
+            print(f"    {p.describe()}")
+    return 0
+
+
+def _cmd_build_data(args: argparse.Namespace) -> int:
+    if args.name not in DATA_BUILDERS:
+        print(f"error: unknown dataset {args.name!r}; available: {', '.join(sorted(DATA_BUILDERS))}",
+              file=sys.stderr)
+        return 2
+    module, func, default_out = DATA_BUILDERS[args.name]
+    build = getattr(importlib.import_module(module), func)
+    out = Path(args.out) if args.out else runner.repo_root() / default_out
+    try:
+        result = build(out, seed=args.seed)
+    except ImportError as exc:
+        print(f"error: building {args.name!r} needs an optional dependency: {exc}", file=sys.stderr)
+        return 2
+    print(result if result is not None else out)
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    bench_dir = runner.repo_root() / "benchmarks"
+    available = {p.stem: p for p in sorted(bench_dir.glob("*.py")) if not p.name.startswith("_")}
+    names = args.names or list(available)
+    missing = [n for n in names if n not in available]
+    if missing:
+        print(f"error: unknown benchmark(s) {missing}; available: {', '.join(available)}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        print(f"== benchmarks/{name}.py", flush=True)
+        status |= subprocess.call([sys.executable, str(available[name])], cwd=runner.repo_root())
+    return 1 if status else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute a notebook headlessly with papermill")
+    run.add_argument("notebook", help="path to the .ipynb")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="override a parameter (converted to the type of its default); repeatable")
+    run.add_argument("--out", help="run folder (default: runs/<name>-<timestamp>/)")
+    run.add_argument("--runs-dir", default="runs", help="parent of timestamped run folders (default: runs)")
+    run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    run.add_argument("--progress", action="store_true", help="show a per-cell progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    lst = sub.add_parser("list", help="list notebooks with their parameters and defaults")
+    lst.add_argument("dir", nargs="?", help="folder to search (default: the checkout's notebooks/)")
+    lst.set_defaults(func=_cmd_list)
+
+    build = sub.add_parser("build-data", help="generate a dataset with its manifest")
+    build.add_argument("name", help=f"one of: {', '.join(sorted(DATA_BUILDERS))}")
+    build.add_argument("--out", help="output folder (default: the dataset's folder under data/)")
+    build.add_argument("--seed", type=int, default=0)
+    build.set_defaults(func=_cmd_build_data)
+
+    bench = sub.add_parser("bench", help="run benchmarks/*.py (all, or the names given)")
+    bench.add_argument("names", nargs="*")
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
