@@ -1,0 +1,53 @@
+"""Every notebook under notebooks/ executes headlessly with its default (small) parameters.
+
+Pipelines (notebooks/pipelines/ and START_HERE) must also write ``metrics.json`` into their run folder.
+Notebooks are committed without outputs; that is checked here too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench import runner
+
+pytestmark = pytest.mark.notebooks
+
+NOTEBOOKS = runner.find_notebooks()
+# Each notebook's default parameters must finish well under a minute on 2 cores (DESIGN.md).
+TIME_LIMIT_S = 120
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(runner.repo_root() / "notebooks"))
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS, "no notebooks found under notebooks/"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_id)
+def test_notebook_is_committed_without_outputs(notebook: Path) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"{notebook.name}: cells {dirty} carry outputs; clear them before committing"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) <= 1
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_id)
+def test_notebook_executes_with_default_parameters(notebook: Path, tmp_path: Path) -> None:
+    start = time.perf_counter()
+    result = runner.run_notebook(notebook, {}, tmp_path / "run", timeout=TIME_LIMIT_S)
+    elapsed = time.perf_counter() - start
+    assert result.output_notebook.is_file()
+    is_pipeline = "pipelines" in notebook.parts or notebook.name == "START_HERE.ipynb"
+    if is_pipeline:
+        metrics_path = result.output_dir / "metrics.json"
+        assert metrics_path.is_file(), f"{notebook.name} did not write metrics.json"
+        assert json.loads(metrics_path.read_text()), "metrics.json is empty"
+    assert elapsed < TIME_LIMIT_S, f"{notebook.name} took {elapsed:.0f} s with its small defaults"

@@ -1,0 +1,84 @@
+"""Offline-safe JupyterLab: the settings ``make lab`` and the browser tests share.
+
+JupyterLab is started on the loopback interface with a read-only extension manager, no update checks, no news
+feed and no notebook windowing (cells stay in the DOM, which the browser tests rely on). Settings overrides are
+written into a private ``app_settings_dir`` so the user's own JupyterLab installation is left untouched.
+
+    python -m widgets.lab [ROOT_DIR] [--port N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["OFFLINE_SETTINGS_OVERRIDES", "write_settings_overrides", "lab_command", "main"]
+
+#: JupyterLab settings overrides (``overrides.json``) that keep a session offline and test-friendly.
+OFFLINE_SETTINGS_OVERRIDES: dict[str, dict] = {
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/extensionmanager-extension:plugin": {"enabled": False},
+}
+
+
+def write_settings_overrides(settings_dir: str | Path) -> Path:
+    """Write ``overrides.json`` (merged over any existing one of the installed JupyterLab) into ``settings_dir``."""
+    settings_dir = Path(settings_dir)
+    settings_dir.mkdir(parents=True, exist_ok=True)
+    merged: dict[str, dict] = {}
+    installed = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    if installed.is_file():
+        merged.update(json.loads(installed.read_text()))
+    for plugin, values in OFFLINE_SETTINGS_OVERRIDES.items():
+        merged.setdefault(plugin, {}).update(values)
+    path = settings_dir / "overrides.json"
+    path.write_text(json.dumps(merged, indent=2))
+    return path
+
+
+def lab_command(root_dir: str | Path, settings_dir: str | Path, *, port: int | None = None,
+                token: str = "", open_browser: bool = False) -> list[str]:
+    """The ``jupyter lab`` argv for an offline session rooted at ``root_dir``.
+
+    ``settings_dir`` must hold the overrides (see :func:`write_settings_overrides`). ``token=""`` disables
+    authentication, which is only acceptable because the server listens on 127.0.0.1.
+    """
+    argv = [
+        sys.executable, "-m", "jupyterlab",
+        f"--ServerApp.root_dir={Path(root_dir).resolve()}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=False",
+        f"--LabApp.app_settings_dir={Path(settings_dir).resolve()}",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.news_url=",
+    ]
+    argv.append("--ServerApp.open_browser=" + ("True" if open_browser else "False"))
+    if port is not None:
+        argv += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m widgets.lab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("root_dir", nargs="?", default="notebooks")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--token", default="", help="access token (default: none; loopback only)")
+    args = parser.parse_args(argv)
+    settings = Path(tempfile.mkdtemp(prefix="workbench-lab-settings-"))
+    write_settings_overrides(settings)
+    return subprocess.call(lab_command(args.root_dir, settings, port=args.port, token=args.token))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
