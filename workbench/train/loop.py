@@ -1,0 +1,287 @@
+"""One training loop for every model: AdamW, cosine/plateau schedules, EMA, checkpoints with exact resume.
+
+The loop owns the batching: each epoch's order is a permutation drawn from a generator seeded by
+``(seed, epoch)``, so a run that is killed and restarted with the same ``output_dir`` replays the same batches and,
+with the optimizer, scheduler, EMA and random states restored from the checkpoint, ends with the same weights and
+metrics as an uninterrupted run (bitwise on CPU for deterministic models).
+
+Files written to ``output_dir``: ``checkpoint.pt`` (every ``checkpoint_every`` steps and at each epoch end),
+``metrics.csv`` (one row per epoch) and ``best_model.pt`` (weights with the lowest validation loss).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from workbench.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from workbench.train.ema import ExponentialMovingAverage
+
+__all__ = ["TrainConfig", "TrainResult", "LossFn", "fit", "evaluate", "epoch_batches"]
+
+#: ``loss_fn(model, batch) -> (loss, metrics)``: a scalar loss to minimise and float metrics to average.
+LossFn = Callable[[torch.nn.Module, Any], "tuple[torch.Tensor, dict[str, float]]"]
+
+SCHEDULES = ("cosine", "plateau", "constant")
+# Fields that must agree between a checkpoint and the config resuming it (others, e.g. epochs, may change).
+_RESUME_KEYS = ("batch_size", "seed", "schedule", "lr", "weight_decay", "ema_decay", "warmup_steps")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of :func:`fit`.
+
+    ``schedule``: "cosine" (per step, with linear warm-up, down to ``lr * min_lr_ratio``), "plateau" (per epoch on
+    the validation loss, factor ``plateau_factor`` after ``plateau_patience`` epochs) or "constant".
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    eval_batch_size: int | None = None
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.01
+    plateau_patience: int = 5
+    plateau_factor: float = 0.5
+    ema_decay: float | None = None
+    grad_clip: float | None = None
+    checkpoint_every: int = 50
+    seed: int = 0
+    progress: bool = True
+    eval_requires_grad: bool = False  # True for losses that differentiate (e.g. forces from energies)
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "checkpoint_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"TrainConfig.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"TrainConfig.lr must be a positive finite number, got {self.lr}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"TrainConfig.ema_decay must be in (0, 1) or None, got {self.ema_decay}")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` produced: the per-epoch history and where the files are."""
+
+    history: pd.DataFrame
+    output_dir: Path
+    step: int
+    completed: bool
+    resumed_from_step: int = 0
+    best_val_loss: float | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _collate(items: list[Any]) -> Any:
+    return torch.utils.data.default_collate(items)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.Tensor]:
+    """Index batches of one epoch: a permutation of ``range(n)`` drawn from a generator seeded by (seed, epoch)."""
+    gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
+    perm = torch.randperm(n, generator=gen)
+    return list(perm.split(batch_size))
+
+
+def _make_batch(dataset: Sequence[Any], indices: torch.Tensor, collate_fn: Callable[[list[Any]], Any]) -> Any:
+    return collate_fn([dataset[int(i)] for i in indices])
+
+
+def evaluate(model: torch.nn.Module, loss_fn: LossFn, dataset: Sequence[Any], batch_size: int = 64,
+             collate_fn: Callable[[list[Any]], Any] | None = None, requires_grad: bool = False) -> dict[str, float]:
+    """Size-weighted means of ``loss`` and every metric of ``loss_fn`` over ``dataset`` (model in eval mode)."""
+    if len(dataset) == 0:
+        raise ValueError("evaluate: the dataset is empty")
+    collate_fn = collate_fn or _collate
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    total = 0
+    try:
+        with torch.set_grad_enabled(requires_grad):
+            for start in range(0, len(dataset), batch_size):
+                idx = torch.arange(start, min(start + batch_size, len(dataset)))
+                loss, metrics = loss_fn(model, _make_batch(dataset, idx, collate_fn))
+                n = len(idx)
+                total += n
+                for key, value in {"loss": float(loss.detach()), **metrics}.items():
+                    sums[key] = sums.get(key, 0.0) + float(value) * n
+    finally:
+        model.train(was_training)
+    return {k: v / total for k, v in sums.items()}
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
+    if config.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=config.plateau_factor, patience=config.plateau_patience)
+    warmup = max(int(config.warmup_steps), 0)
+
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        if config.schedule == "constant":
+            return 1.0
+        progress = min(max(step - warmup, 0) / max(total_steps - warmup, 1), 1.0)
+        return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def fit(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    train_set: Sequence[Any],
+    val_set: Sequence[Any] | None = None,
+    *,
+    config: TrainConfig | None = None,
+    output_dir: str | Path,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
+    max_steps: int | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``train_set``; resume from ``output_dir/checkpoint.pt`` when it exists.
+
+    Args:
+        loss_fn: ``(model, batch) -> (loss, {metric: float})``; the loss is minimised, metrics are averaged.
+        train_set, val_set: indexable datasets; items are combined by ``collate_fn`` (default: torch's).
+        output_dir: where checkpoint, metrics.csv and best_model.pt go; reusing it resumes the run.
+        max_steps: stop (with a checkpoint) after this many optimizer steps in total; the run can be resumed.
+            Used to split long runs and to test resumption.
+
+    Returns:
+        :class:`TrainResult` with one history row per completed epoch (``epoch, step, lr, train_loss,
+        train_<metric>..., val_loss, val_<metric>..., seconds``).
+    """
+    config = config or TrainConfig()
+    config.validate()
+    if len(train_set) == 0:
+        raise ValueError("fit: train_set is empty")
+    collate_fn = collate_fn or _collate
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path, csv_path, best_path = out / CHECKPOINT_NAME, out / "metrics.csv", out / "best_model.pt"
+
+    n_batches = math.ceil(len(train_set) / config.batch_size)
+    total_steps = n_batches * config.epochs
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = _scheduler(optimizer, config, total_steps)
+    ema = ExponentialMovingAverage(model, config.ema_decay) if config.ema_decay else None
+
+    step, epoch, batch_index = 0, 0, 0
+    sums: dict[str, float] = {}
+    seen = 0
+    history: list[dict[str, float]] = []
+    best_val: float | None = None
+    elapsed = 0.0
+    state = load_checkpoint(ckpt_path)
+    if state is not None:
+        saved = state["config"]
+        clash = {k: (saved.get(k), getattr(config, k)) for k in _RESUME_KEYS if saved.get(k) != getattr(config, k)}
+        if clash:
+            details = ", ".join(f"{k}: checkpoint {a!r} vs now {b!r}" for k, (a, b) in clash.items())
+            raise ValueError(f"{ckpt_path} was written with another configuration ({details}); "
+                             "use a new output_dir or the same settings")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        set_rng_state(state["rng"])
+        step, epoch, batch_index = state["step"], state["epoch"], state["batch_index"]
+        sums, seen, history = state["sums"], state["seen"], state["history"]
+        best_val, elapsed = state["best_val"], state["elapsed"]
+    resumed_from = step
+
+    def checkpoint() -> None:
+        save_checkpoint(ckpt_path, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "ema": ema.state_dict() if ema is not None else None, "rng": rng_state(),
+            "step": step, "epoch": epoch, "batch_index": batch_index, "sums": sums, "seen": seen,
+            "history": history, "best_val": best_val, "elapsed": elapsed + time.perf_counter() - t0,
+            "config": asdict(config),
+        })
+
+    t0 = time.perf_counter()
+    bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="train", disable=not config.progress,
+               leave=False)
+    stopped = False
+    model.train()
+    try:
+        while epoch < config.epochs and not stopped:
+            batches = epoch_batches(len(train_set), config.batch_size, config.seed, epoch)
+            while batch_index < len(batches):
+                batch = _make_batch(train_set, batches[batch_index], collate_fn)
+                loss, metrics = loss_fn(model, batch)
+                if not torch.isfinite(loss):
+                    checkpoint()
+                    raise FloatingPointError(
+                        f"loss is {float(loss)} at step {step} (epoch {epoch}); last good state in {ckpt_path}")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+                optimizer.step()
+                if config.schedule != "plateau":
+                    scheduler.step()
+                if ema is not None:
+                    ema.update()
+                n = len(batches[batch_index])
+                seen += n
+                for key, value in {"loss": float(loss.detach()), **metrics}.items():
+                    sums[key] = sums.get(key, 0.0) + float(value) * n
+                step += 1
+                batch_index += 1
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{float(loss):.4g}")
+                if step % config.checkpoint_every == 0:
+                    checkpoint()
+                if max_steps is not None and step >= max_steps and batch_index < len(batches):
+                    stopped = True
+                    break
+            if stopped:
+                break
+            row: dict[str, float] = {"epoch": epoch, "step": step, "lr": optimizer.param_groups[0]["lr"]}
+            row.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
+            if val_set is not None and len(val_set) > 0:
+                ctx = ema.applied() if ema is not None else contextlib.nullcontext()
+                with ctx:
+                    val = evaluate(model, loss_fn, val_set, config.eval_batch_size or config.batch_size,
+                                   collate_fn, requires_grad=config.eval_requires_grad)
+                    if best_val is None or val["loss"] < best_val:
+                        best_val = val["loss"]
+                        torch.save(model.state_dict(), best_path)
+                row.update({f"val_{k}": v for k, v in val.items()})
+            if config.schedule == "plateau":
+                scheduler.step(row.get("val_loss", row["train_loss"]))
+            row["seconds"] = elapsed + time.perf_counter() - t0
+            history.append(row)
+            pd.DataFrame(history).to_csv(csv_path, index=False)
+            epoch, batch_index, sums, seen = epoch + 1, 0, {}, 0
+            checkpoint()
+            if max_steps is not None and step >= max_steps:
+                stopped = epoch < config.epochs
+        if stopped:
+            checkpoint()
+    finally:
+        bar.close()
+    files = {"checkpoint": ckpt_path, "metrics": csv_path}
+    if best_path.exists():
+        files["best_model"] = best_path
+    return TrainResult(history=pd.DataFrame(history), output_dir=out, step=step, completed=not stopped,
+                       resumed_from_step=resumed_from, best_val_loss=best_val, files=files)
+
