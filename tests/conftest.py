@@ -7,6 +7,10 @@ through :func:`shared_data_dir`.
 from __future__ import annotations
 
 import os
+
+# Triton kernels run in its interpreter on CPU machines. The variable must be set before triton is first imported
+# (e3nn imports it), so it is set here, before any test module is collected. Nothing else on CPU uses Triton.
+os.environ.setdefault("TRITON_INTERPRET", "1")
 from pathlib import Path
 
 import pytest
