@@ -18,7 +18,8 @@ from pathlib import Path
 
 from workbench import runner
 
-# name -> (module, function, default output folder relative to the checkout). Builders take (out_dir, seed).
+# name -> (module, function, default output folder relative to the checkout). Builders take (out_dir, seed=...)
+# and return their manifest.
 DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "molecules": ("workbench.data.molecules", "build_molecules", "data/molecules"),
 }
@@ -78,7 +79,7 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
     build = getattr(importlib.import_module(module), func)
     out = Path(args.out) if args.out else runner.repo_root() / default_out
     try:
-        result = build(out, seed=args.seed)
+        result = build(out, **({} if args.seed is None else {"seed": args.seed}))
     except ImportError as exc:
         print(f"error: building {args.name!r} needs an optional dependency: {exc}", file=sys.stderr)
         return 2
@@ -122,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build-data", help="generate a dataset with its manifest")
     build.add_argument("name", help=f"one of: {', '.join(sorted(DATA_BUILDERS))}")
     build.add_argument("--out", help="output folder (default: the dataset's folder under data/)")
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--seed", type=int, default=None, help="random seed (default: the builder's, recorded in "
+                       "its manifest)")
     build.set_defaults(func=_cmd_build_data)
 
     bench = sub.add_parser("bench", help="run benchmarks/*.py (all, or the names given)")

@@ -1,0 +1,96 @@
+// Front end of widgets.MoleculeViewer (an anywidget).
+//
+// This file is appended to the bundled 3Dmol.js ES module (widgets/static/3Dmol.es6-min.js), so `createViewer`
+// below is that module's own top-level function: nothing is loaded from the network. Everything declared here
+// sits inside one uniquely named object to avoid clashing with the library's top-level names.
+//
+// Model traits: positions [[x, y, z], ...] (Angstrom), symbols ["C", ...], style (preset name), arrows
+// [{start, end, color, radius}], height (px), background (CSS colour).
+
+const __workbenchMoleculeViewer = (() => {
+  const STYLES = {
+    ball_and_stick: { stick: { radius: 0.14 }, sphere: { scale: 0.25 } },
+    stick: { stick: { radius: 0.2 } },
+    sphere: { sphere: { scale: 0.9 } },
+    line: { line: { linewidth: 2 } },
+  };
+
+  function toXYZ(symbols, positions) {
+    const lines = [String(symbols.length), "workbench"];
+    for (let i = 0; i < symbols.length; i++) {
+      const p = positions[i];
+      lines.push(`${symbols[i]} ${p[0]} ${p[1]} ${p[2]}`);
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  // Which GL context draws this view ("webgl2", "webgl" or "none"); 3Dmol may render through a shared
+  // OffscreenCanvas and copy the picture into the visible canvas, so this is not visible on the canvas itself.
+  function contextKind(viewer) {
+    const gl = viewer.getRenderer && viewer.getRenderer().getContext();
+    if (!gl) return "none";
+    return typeof WebGL2RenderingContext !== "undefined" && gl instanceof WebGL2RenderingContext ? "webgl2" : "webgl";
+  }
+
+  function draw(viewer, model, container, first) {
+    const symbols = model.get("symbols") || [];
+    const positions = model.get("positions") || [];
+    viewer.removeAllModels();
+    viewer.removeAllShapes();
+    viewer.setBackgroundColor(model.get("background") || "white");
+    if (symbols.length > 0 && symbols.length === positions.length) {
+      viewer.addModel(toXYZ(symbols, positions), "xyz");
+      viewer.setStyle({}, STYLES[model.get("style")] || STYLES.ball_and_stick);
+    }
+    for (const arrow of model.get("arrows") || []) {
+      const [sx, sy, sz] = arrow.start;
+      const [ex, ey, ez] = arrow.end;
+      viewer.addArrow({
+        start: { x: sx, y: sy, z: sz },
+        end: { x: ex, y: ey, z: ez },
+        radius: arrow.radius ?? 0.08,
+        color: arrow.color ?? "red",
+      });
+    }
+    if (first) viewer.zoomTo();
+    viewer.render();
+    const count = Number(container.dataset.renderCount || "0") + 1;
+    container.dataset.renderCount = String(count);
+    container.dataset.atoms = String(symbols.length);
+    container.dataset.webgl = contextKind(viewer);
+  }
+
+  function render({ model, el }) {
+    const container = document.createElement("div");
+    container.className = "wb-molecule-viewer";
+    container.style.position = "relative";
+    container.style.width = "100%";
+    container.style.height = `${model.get("height")}px`;
+    el.appendChild(container);
+    const viewer = createViewer(container, { backgroundColor: model.get("background") || "white" });
+    draw(viewer, model, container, true);
+    const redraw = () => draw(viewer, model, container, false);
+    const events = ["change:positions", "change:symbols", "change:style", "change:arrows", "change:background"];
+    for (const ev of events) model.on(ev, redraw);
+    const resize = () => {
+      container.style.height = `${model.get("height")}px`;
+      viewer.resize();
+      viewer.render();
+    };
+    model.on("change:height", resize);
+    // The output area may get its final size after render(): follow it.
+    const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => resize());
+    if (observer) observer.observe(container);
+    return () => {
+      if (observer) observer.disconnect();
+      for (const ev of events) model.off(ev, redraw);
+      model.off("change:height", resize);
+      viewer.clear();
+      container.remove();
+    };
+  }
+
+  return { render };
+})();
+
+export default __workbenchMoleculeViewer;
