@@ -1,0 +1,366 @@
+"""Base classes: a Lie group given by generators, its irreps and its elements.
+
+**Elements.**  A :class:`GroupElement` stores its matrix in the group's *defining matrix group*: the faithful
+defining representation of the simply connected group (SU(2) 2x2 for SU(2), SL(2,C) 2x2 for the Lorentz group,
+3x3 for SU(3)), or the natural matrices of SO(d), O(d), O(3) (det -1 = the discrete part).  Composition is
+matrix multiplication.
+
+**Irrep matrices.**  Write an element as ``g = P_{j1} ... P_{jr} exp(X)`` with ``P`` the discrete generators
+and ``X = sum_a c_a T_a`` the principal logarithm of the connected part in algebra coordinates ``c``; then
+``ρ(g) = ρ(P_{j1}) ... ρ(P_{jr}) expm(sum_a c_a dρ(T_a))``.  This is a homomorphism because the element lives
+in the simply connected group (or, for SO(d)/O(d), only representations of SO(d)/O(d) are built).
+
+**Clebsch-Gordan tensors.**  ``C = group.clebsch_gordan(ir1, ir2, ir3)`` has shape ``[d1, d2, d3, m]`` and
+satisfies ``sum_ab ρ1(g)_ia ρ2(g)_jb C_abk = sum_c C_ijc ρ3(g)_ck`` for every element ``g``; the ``m`` slices
+are orthonormal in the Frobenius norm (each has norm 1) and in the canonical basis of
+:func:`workbench.groups.linalg.canonical_basis` (largest entry of the first slice real positive, etc.).  Tables
+are cached in memory (``functools.lru_cache``) and on disk (:mod:`workbench.groups.cache`).
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+
+import numpy as np
+import scipy.linalg
+import torch
+
+from workbench.groups import cache as disk_cache
+from workbench.groups.intertwiners import clebsch_gordan_tensor, decompose_representation
+from workbench.groups.linalg import as_numpy, matrix_log
+from workbench.groups.representation import Representation, solve_structure_constants
+
+__all__ = ["GroupElement", "Irrep", "LieGroup", "clear_caches"]
+
+
+class GroupElement:
+    """An element of a :class:`LieGroup`, stored as its matrix in the defining matrix group (see module doc).
+
+    ``g @ h`` composes, ``g.inverse()`` inverts, ``g.matrix`` is the defining matrix (torch).
+    """
+
+    __slots__ = ("group", "_m", "_log")
+
+    def __init__(self, group: LieGroup, matrix) -> None:
+        self.group = group
+        self._m = np.array(as_numpy(matrix, "matrix"))
+        self._m.setflags(write=False)
+        self._log: tuple[list[int], np.ndarray] | None = None
+
+    @property
+    def matrix(self) -> torch.Tensor:
+        """Defining matrix ``[m, m]`` (torch float64 or complex128)."""
+        return torch.from_numpy(self._m.copy())
+
+    def numpy(self) -> np.ndarray:
+        """Defining matrix as a numpy copy."""
+        return self._m.copy()
+
+    def __matmul__(self, other: GroupElement) -> GroupElement:
+        return self.group.compose(self, other)
+
+    def inverse(self) -> GroupElement:
+        """Inverse element."""
+        return self.group.inverse(self)
+
+    def __repr__(self) -> str:
+        return f"GroupElement({self.group.name}, {np.array2string(self._m, precision=4)})"
+
+
+class Irrep:
+    """An irreducible representation of a group: ``.label``, ``.dim``, ``.generators`` ``[n, dim, dim]``,
+    ``.discrete`` ``[k, dim, dim]`` and ``.matrix(element)`` ``[dim, dim]`` (torch float64 or complex128)."""
+
+    def __init__(self, group: LieGroup, label: Hashable, representation: Representation) -> None:
+        self.group = group
+        self.label = label
+        self.representation = representation
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the irrep."""
+        return self.representation.dim
+
+    @property
+    def generators(self) -> torch.Tensor:
+        """Lie algebra generators ``[n, dim, dim]`` in the group's algebra basis (torch)."""
+        return self.representation.generators
+
+    @property
+    def discrete(self) -> torch.Tensor:
+        """Matrices ``[k, dim, dim]`` of the group's discrete generators (``k = 0`` when connected)."""
+        return self.representation.discrete
+
+    @property
+    def is_real(self) -> bool:
+        """True when the irrep is given by real matrices."""
+        return self.representation.is_real
+
+    def matrix(self, element: GroupElement) -> torch.Tensor:
+        """``ρ(element)`` ``[dim, dim]`` (torch float64 for real irreps, complex128 otherwise)."""
+        return torch.from_numpy(self.group._irrep_matrix(self, element))
+
+    def __repr__(self) -> str:
+        return f"Irrep({self.group.name}, {self.group.format_label(self.label)}, dim={self.dim})"
+
+    def __str__(self) -> str:
+        return self.group.format_label(self.label)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Irrep) and other.group == self.group and other.label == self.label
+
+    def __hash__(self) -> int:
+        return hash((self.group, self.label))
+
+
+class LieGroup(ABC):
+    """A Lie group described by the generators of its defining representation (see module doc).
+
+    Subclasses implement :meth:`_defining_generators`, :meth:`canonical_label`, :meth:`_build_irrep`,
+    :meth:`_candidate_labels`, :meth:`format_label` and :meth:`_random_matrix`; groups with discrete parts
+    also override :meth:`_defining_discrete` and :meth:`_split_discrete`.
+    """
+
+    #: human-readable name, e.g. "SU(2)"
+    name: str = "G"
+
+    def __init__(self) -> None:
+        x = self._defining_generators()
+        self._def_x = x
+        self._def_p = self._defining_discrete()
+        self._f = solve_structure_constants(x)
+        basis = x.reshape(x.shape[0], -1).T
+        self._coord_basis = np.concatenate([basis.real, basis.imag], axis=0)
+        self._irreps: dict[Hashable, Irrep] = {}
+        self._traceless = bool(np.all(np.abs(np.einsum("aii->a", x)) < 1e-12))
+
+    # ------------------------------------------------------------------ to implement
+    @abstractmethod
+    def _defining_generators(self) -> np.ndarray:
+        """``[n, m, m]`` algebra basis ``T_a`` as matrices of the defining matrix group."""
+
+    def _defining_discrete(self) -> np.ndarray:
+        """``[k, m, m]`` discrete generators in the defining matrix group (none by default)."""
+        m = self._defining_generators().shape[1]
+        return np.zeros((0, m, m))
+
+    @abstractmethod
+    def canonical_label(self, label) -> Hashable:
+        """Parse a user label into the canonical label; raises ValueError/TypeError for bad labels."""
+
+    @abstractmethod
+    def _build_irrep(self, label: Hashable) -> tuple[np.ndarray, np.ndarray]:
+        """(generators ``[n, d, d]``, discrete ``[k, d, d]``) of the irrep with canonical ``label``."""
+
+    @abstractmethod
+    def _candidate_labels(self, max_dim: int) -> list[Hashable]:
+        """Canonical labels of the constructible irreps of dimension <= ``max_dim``."""
+
+    @abstractmethod
+    def format_label(self, label: Hashable) -> str:
+        """String form of a canonical label (used in keys and reprs)."""
+
+    @abstractmethod
+    def _random_matrix(self, generator: torch.Generator | None) -> np.ndarray:
+        """A random defining matrix (Haar for compact groups)."""
+
+    def _split_discrete(self, m: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """Write ``m = P_{j1} ... P_{jr} c`` with ``c`` in the identity component: returns ([j...], c)."""
+        return [], m
+
+    def _product_candidates(self, l1: Hashable, l2: Hashable) -> list[Hashable]:
+        """Candidate irreps in ``l1 ⊗ l2`` (default: every constructible irrep of small enough dim)."""
+        return self._candidate_labels(self.irrep(l1).dim * self.irrep(l2).dim)
+
+    def _candidates_for_representation(self, rep: Representation) -> list[Hashable]:
+        """Candidate irreps for :meth:`decompose_representation` (default: by dimension)."""
+        return self._candidate_labels(rep.dim)
+
+    # ------------------------------------------------------------------ identity / hashing
+    @property
+    def cache_name(self) -> str:
+        """Identifies the group and its conventions in cache keys."""
+        return self.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LieGroup) and type(other) is type(self) and other.cache_name == self.cache_name
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.cache_name))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # ------------------------------------------------------------------ algebra
+    @property
+    def num_generators(self) -> int:
+        """Dimension ``n`` of the Lie algebra."""
+        return self._def_x.shape[0]
+
+    @property
+    def structure_constants(self) -> torch.Tensor:
+        """``[n, n, n]`` float64 ``f`` with ``[T_a, T_b] = sum_c f[a,b,c] T_c``."""
+        return torch.from_numpy(self._f.copy())
+
+    @property
+    def defining_representation(self) -> Representation:
+        """The defining matrix representation (generators and discrete generators)."""
+        return Representation(self._def_x, self._def_p, structure_constants=self._f, name="defining")
+
+    # ------------------------------------------------------------------ irreps
+    def irrep(self, label) -> Irrep:
+        """The irrep with the given label (see the group's docstring for accepted labels)."""
+        if isinstance(label, Irrep):
+            if label.group != self:
+                raise ValueError(f"irrep {label!r} belongs to {label.group.name}, not {self.name}")
+            return label
+        key = self.canonical_label(label)
+        if key not in self._irreps:
+            x, p = self._build_irrep(key)
+            rep = Representation(x, p, structure_constants=self._f, name=self.format_label(key))
+            self._irreps[key] = Irrep(self, key, rep)
+        return self._irreps[key]
+
+    def _label(self, label) -> Hashable:
+        return label.label if isinstance(label, Irrep) else self.canonical_label(label)
+
+    # ------------------------------------------------------------------ elements
+    def identity(self) -> GroupElement:
+        """The identity element."""
+        return GroupElement(self, np.eye(self._def_x.shape[1], dtype=self._def_x.dtype))
+
+    def element(self, matrix) -> GroupElement:
+        """Wrap a defining matrix ``[m, m]`` as an element (checked to lie in the group)."""
+        m = as_numpy(matrix, "matrix")
+        size = self._def_x.shape[1]
+        if m.shape != (size, size):
+            raise ValueError(f"matrix must have shape [{size}, {size}] for {self.name}, got {tuple(m.shape)}")
+        if not np.all(np.isfinite(m)):
+            raise ValueError("matrix must be finite (no NaN/inf)")
+        element = GroupElement(self, m)
+        self.log(element)  # raises when the matrix is not in the group
+        return element
+
+    def exp(self, coords) -> GroupElement:
+        """``exp(sum_a coords[a] T_a)`` for real algebra coordinates ``coords [n]``."""
+        c = as_numpy(coords, "coords")
+        if c.shape != (self.num_generators,) or np.iscomplexobj(c):
+            raise ValueError(f"coords must be a real vector of length {self.num_generators}, got {c.shape}")
+        if not np.all(np.isfinite(c)):
+            raise ValueError("coords must be finite (no NaN/inf)")
+        return GroupElement(self, scipy.linalg.expm(np.einsum("a,aij->ij", c, self._def_x)))
+
+    def log(self, element: GroupElement) -> tuple[list[int], np.ndarray]:
+        """(discrete word ``[j...]``, algebra coordinates ``c [n]``) with
+        ``element = P_{j1}...P_{jr} exp(sum_a c_a T_a)`` (principal logarithm)."""
+        if not isinstance(element, GroupElement) or element.group != self:
+            raise TypeError(f"element must be a GroupElement of {self.name}, got {element!r}")
+        if element._log is not None:
+            return list(element._log[0]), element._log[1].copy()
+        word, connected = self._split_discrete(element._m)
+        log_m = matrix_log(connected, traceless=self._traceless).reshape(-1)
+        rhs = np.concatenate([log_m.real, log_m.imag])
+        c, *_ = np.linalg.lstsq(self._coord_basis, rhs, rcond=None)
+        err = float(np.linalg.norm(self._coord_basis @ c - rhs))
+        if err > 1e-8 * max(1.0, float(np.linalg.norm(rhs))):
+            raise ValueError(f"matrix is not an element of {self.name} (log residual {err:.3e})")
+        element._log = (list(word), c.copy())
+        return word, c
+
+    def random_element(self, generator: torch.Generator | None = None) -> GroupElement:
+        """A random element (Haar measure for compact groups; see the group's doc otherwise)."""
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        return GroupElement(self, self._random_matrix(generator))
+
+    def compose(self, g: GroupElement, h: GroupElement) -> GroupElement:
+        """The product ``g h``."""
+        for name, e in (("g", g), ("h", h)):
+            if not isinstance(e, GroupElement) or e.group != self:
+                raise TypeError(f"{name} must be a GroupElement of {self.name}")
+        return GroupElement(self, g._m @ h._m)
+
+    def inverse(self, g: GroupElement) -> GroupElement:
+        """The inverse ``g^{-1}``."""
+        if not isinstance(g, GroupElement) or g.group != self:
+            raise TypeError(f"g must be a GroupElement of {self.name}")
+        return GroupElement(self, np.linalg.inv(g._m))
+
+    def _irrep_matrix(self, irrep: Irrep, element: GroupElement) -> np.ndarray:
+        word, c = self.log(element)
+        x = irrep.representation._x
+        out = scipy.linalg.expm(np.einsum("a,aij->ij", c, x)) if x.shape[0] else np.eye(irrep.dim)
+        p = irrep.representation._p
+        for j in reversed(word):
+            out = p[j] @ out
+        return out
+
+    # ------------------------------------------------------------------ tensor products
+    def clebsch_gordan(self, ir1, ir2, ir3) -> torch.Tensor:
+        """Clebsch-Gordan tensor ``[d1, d2, d3, m]`` (float64 when all three irreps are real, else
+        complex128), convention and normalization in the module doc; ``m = 0`` when forbidden."""
+        labels = (self._label(ir1), self._label(ir2), self._label(ir3))
+        return torch.from_numpy(_clebsch_gordan_cached(self, *labels).copy())
+
+    def _compute_clebsch_gordan(self, l1: Hashable, l2: Hashable, l3: Hashable) -> np.ndarray:
+        r1, r2, r3 = (self.irrep(lab).representation for lab in (l1, l2, l3))
+        return clebsch_gordan_tensor(r1, r2, r3)
+
+    def decompose(self, ir1, ir2) -> list[tuple[Hashable, int]]:
+        """Irreps in ``ir1 ⊗ ir2`` as (canonical label, multiplicity) pairs, multiplicity from the CG tensors.
+
+        Raises NotImplementedError if the product contains irreps this group does not construct.
+        """
+        l1, l2 = self._label(ir1), self._label(ir2)
+        total = self.irrep(l1).dim * self.irrep(l2).dim
+        pairs = []
+        found = 0
+        for l3 in self._product_candidates(l1, l2):
+            m = _clebsch_gordan_cached(self, l1, l2, l3).shape[-1]
+            if m:
+                pairs.append((l3, m))
+                found += m * self.irrep(l3).dim
+            if found == total:
+                break
+        if found != total:
+            desc = " + ".join(f"{m}x{self.format_label(lab)}" for lab, m in pairs) or "nothing"
+            raise NotImplementedError(
+                f"{self.format_label(l1)} x {self.format_label(l2)} of {self.name} (dim {total}) contains irreps "
+                f"this group does not construct (found {desc}, dim {found})"
+            )
+        return pairs
+
+    def decompose_representation(self, rep: Representation) -> tuple[list[tuple[Hashable, int]], torch.Tensor]:
+        """Decompose any representation of this group into irreps.
+
+        Returns ``(pairs, q)`` where ``q [D, D]`` holds the embeddings of the irreps as columns (in the order
+        of ``pairs``, copy by copy): ``X^rep q = q (⊕ X^irrep)`` for every generator.
+        """
+        if not isinstance(rep, Representation):
+            raise TypeError(f"rep must be a Representation, got {type(rep).__name__}")
+        if rep.num_generators != self.num_generators or not np.allclose(rep.structure_constants, self._f):
+            raise ValueError(f"rep is not a representation of the Lie algebra of {self.name}")
+        labels = self._candidates_for_representation(rep)
+        candidates = [(lab, self.irrep(lab).representation) for lab in labels]
+        pairs, q = decompose_representation(rep, candidates)
+        return pairs, torch.from_numpy(q)
+
+
+@functools.lru_cache(maxsize=4096)
+def _clebsch_gordan_cached(group: LieGroup, l1: Hashable, l2: Hashable, l3: Hashable) -> np.ndarray:
+    key = disk_cache.cache_key("clebsch_gordan", group.cache_name, *(group.format_label(x) for x in (l1, l2, l3)))
+    shape = tuple(group.irrep(x).dim for x in (l1, l2, l3))
+    table = disk_cache.load_array(key)
+    if table is None or table.ndim != 4 or table.shape[:3] != shape:
+        table = group._compute_clebsch_gordan(l1, l2, l3)
+        disk_cache.save_array(key, table)
+    table.setflags(write=False)
+    return table
+
+
+def clear_caches() -> None:
+    """Clear the in-memory Clebsch-Gordan cache (the disk cache is controlled by ``WORKBENCH_CACHE``)."""
+    _clebsch_gordan_cached.cache_clear()
+
