@@ -3,13 +3,19 @@
 - :class:`MoleculeViewer`: offline 3D molecule view (anywidget + bundled 3Dmol.js), with arrows for vectors.
 - :class:`RotationSliders` / :func:`rotation_matrix`: Euler-angle sliders driving a rotation matrix.
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
+- :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
+- :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
 """
 
+from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
 from widgets.rotation import RotationSliders, rotation_matrix
+from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
+    "IrrepsExplorer",
+    "TensorProductExplorer",
     "STYLES",
     "MoleculeViewer",
     "arrow",
