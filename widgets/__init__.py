@@ -5,8 +5,10 @@
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
+- :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
 """
 
+from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
@@ -14,6 +16,7 @@ from widgets.rotation import RotationSliders, rotation_matrix
 from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
+    "EquivarianceExplorer",
     "IrrepsExplorer",
     "TensorProductExplorer",
     "STYLES",

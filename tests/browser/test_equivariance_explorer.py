@@ -1,0 +1,69 @@
+"""EquivarianceExplorer in a real JupyterLab + Chromium, offline: it renders, and a slider changes the error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from browser_harness import run_notebook_in_lab
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "import torch\n"
+    "from workbench.equivariance import PointMLP\n"
+    "from widgets.equivariance_explorer import EquivarianceExplorer\n"
+    "torch.manual_seed(0)\n"
+    "model = PointMLP(num_points=12, hidden=32).double().eval()\n"
+    "sample = torch.randn(12, 3, dtype=torch.float64)",
+    "explorer = EquivarianceExplorer(model, sample, 'so3')\n"
+    "explorer",
+]
+
+ERROR_JS = ("() => { const s = document.querySelector('.workbench-equivariance-status');"
+            " return s ? s.dataset.relativeError : null; }")
+TITLE_JS = ("() => Array.from(document.querySelectorAll('.workbench-equivariance-explorer .js-plotly-plot .gtitle'))"
+            ".map((t) => t.textContent).filter((t) => t.includes('relative error'))")
+
+
+def _write_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_explorer_renders_and_slider_changes_plotted_error(lab_server, guarded_page, tmp_path: Path) -> None:
+    source = tmp_path / "equivariance_explorer.ipynb"
+    _write_notebook(source)
+    path = lab_server.add_notebook(source)
+    state = run_notebook_in_lab(guarded_page, lab_server, path)
+    page = guarded_page.page
+    assert state["errors"] == [], f"error outputs: {state['errors']}"
+
+    explorer = page.locator(".workbench-equivariance-explorer")
+    explorer.first.wait_for(state="visible", timeout=60_000)
+    plots = explorer.locator(".js-plotly-plot")
+    page.wait_for_function("() => document.querySelectorAll('.workbench-equivariance-explorer .js-plotly-plot')"
+                           ".length >= 4", timeout=60_000, polling=500)
+    assert plots.count() >= 4
+    # output, Lie-derivative and per-layer bar charts are drawn
+    page.wait_for_function("() => document.querySelectorAll('.workbench-equivariance-explorer .js-plotly-plot "
+                           ".bars .point').length >= 3", timeout=60_000, polling=500)
+
+    # at the identity f(g x) = g f(x): the plotted error is exactly zero
+    assert float(page.evaluate(ERROR_JS)) == 0.0
+    page.wait_for_function(f"() => ({TITLE_JS})().length === 1", timeout=60_000, polling=500)
+    title_before = page.evaluate(TITLE_JS)[0]
+
+    handle = explorer.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => Number(({ERROR_JS})()) > 1e-3", timeout=60_000, polling=500)
+    page.wait_for_function(f"(before) => ({TITLE_JS})()[0] !== before", arg=title_before, timeout=60_000, polling=500)
+    title_after = page.evaluate(TITLE_JS)[0]
+    plotted = float(title_after.rsplit("=", 1)[1])
+    assert plotted == pytest.approx(float(page.evaluate(ERROR_JS)), rel=1e-3)
+    assert plotted > 1e-3

@@ -1,0 +1,77 @@
+"""SymmetricContraction: equivariance (O(3) with parity, correlation 3; Lorentz), symmetry, per-element weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import random_o3, rel_err
+
+from workbench.groups import o3
+from workbench.nn import GroupIrreps, SymmetricContraction, symmetric_basis
+from workbench.nn._spaces import as_space
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def contraction():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return SymmetricContraction("3x0e+3x1o+3x2e", "3x0e+3x1o", correlation=3, num_elements=2)
+    finally:
+        torch.set_default_dtype(old)
+
+
+def test_o3_equivariance_correlation3(contraction, f64):
+    a, b = o3.Irreps("3x0e+3x1o+3x2e"), o3.Irreps("3x0e+3x1o")
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(7, a.dim, generator=g)
+    y = torch.nn.functional.one_hot(torch.randint(0, 2, (7,), generator=g), 2).double()
+    out = contraction(x, y)
+    assert out.shape == (7, b.dim)
+    for _ in range(5):
+        R = random_o3(g)
+        assert rel_err(contraction(x @ a.D_from_matrix(R).T, y), out @ b.D_from_matrix(R).T) <= 1e-9
+
+
+def test_basis_is_symmetric_and_nonlinear(contraction, f64):
+    space = as_space("1x0e+1x1o+1x2e")
+    irs = [ir for _, ir in space.segments]
+    u = symmetric_basis(space, irs, o3.Irrep("0e"), 3)
+    assert u.shape[:4] == (1, 9, 9, 9) and u.shape[-1] > 0
+    assert torch.allclose(u, u.permute(0, 2, 1, 3, 4), atol=1e-12)
+    assert torch.allclose(u, u.permute(0, 3, 2, 1, 4), atol=1e-12)
+    # homogeneous of degree nu in each order: scaling x by 2 scales the order-3 part by 8
+    x = o3.Irreps("3x0e+3x1o+3x2e").randn(2, -1)
+    y = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert not torch.allclose(contraction(2 * x, y), 2 * contraction(x, y))
+
+
+def test_per_element_weights(contraction, f64):
+    x = o3.Irreps("3x0e+3x1o+3x2e").randn(1, -1)
+    a = contraction(x, torch.tensor([[1.0, 0.0]]))
+    b = contraction(x, torch.tensor([[0.0, 1.0]]))
+    assert not torch.allclose(a, b)
+
+
+def test_lorentz_equivariance(lorentz, f64):
+    a = GroupIrreps(lorentz, "2x(0,0)+2x(1/2,1/2)")
+    sc = SymmetricContraction(a, a, correlation=3, num_elements=1, group=lorentz)
+    g = torch.Generator().manual_seed(1)
+    x = a.randn(4, generator=g)
+    y = torch.ones(4, 1, dtype=torch.float64)
+    for _ in range(3):
+        el = lorentz.random_element(g)
+        assert rel_err(sc(x @ a.matrix(el).T, y), sc(x, y) @ a.matrix(el).T) <= 1e-9
+
+
+def test_bad_inputs(contraction):
+    with pytest.raises(ValueError, match="multiplicity"):
+        SymmetricContraction("3x0e+2x1o", "3x0e", correlation=2, num_elements=1)
+    with pytest.raises(ValueError, match="y must have shape"):
+        contraction(torch.randn(2, 27, dtype=torch.float64), torch.ones(2, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="x must have shape"):
+        contraction(torch.randn(2, 26, dtype=torch.float64), torch.ones(2, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="correlation"):
+        SymmetricContraction("3x0e", "3x0e", correlation=0, num_elements=1)

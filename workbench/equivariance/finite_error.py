@@ -1,0 +1,118 @@
+"""Finite-transform equivariance error: ``|| f(rho_in(g) x) - rho_out(g) f(x) ||`` over random group elements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from workbench.equivariance.lie_derivative import check_representations
+from workbench.equivariance.representations import Representation
+
+__all__ = ["EquivarianceError", "equivariance_error", "transform_pair"]
+
+
+@dataclass(frozen=True)
+class EquivarianceError:
+    """Per-element errors of a model under finite group elements, and their statistics.
+
+    Attributes:
+        parameters: ``(n, k)`` float64 Lie-algebra coordinates of the group elements used.
+        absolute: ``(n,)`` ``||f(g x) - g f(x)||`` (Frobenius norm over the whole output).
+        relative: ``(n,)`` ``absolute / ||g f(x)||``.
+    """
+
+    parameters: torch.Tensor
+    absolute: torch.Tensor
+    relative: torch.Tensor
+
+    @property
+    def mean_relative(self) -> float:
+        return float(self.relative.mean())
+
+    @property
+    def max_relative(self) -> float:
+        return float(self.relative.max())
+
+    @property
+    def mean_absolute(self) -> float:
+        return float(self.absolute.mean())
+
+    @property
+    def max_absolute(self) -> float:
+        return float(self.absolute.max())
+
+    def summary(self) -> dict[str, float]:
+        """``{mean,max,median}_relative``, ``{mean,max}_absolute`` and ``n_elements``."""
+        return {
+            "mean_relative": self.mean_relative,
+            "max_relative": self.max_relative,
+            "median_relative": float(self.relative.median()),
+            "mean_absolute": self.mean_absolute,
+            "max_absolute": self.max_absolute,
+            "n_elements": int(self.relative.numel()),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per group element: algebra coordinates ``theta_i`` and the two errors."""
+        frame = pd.DataFrame(self.parameters.numpy(), columns=[f"theta_{i}" for i in range(self.parameters.shape[1])])
+        frame["absolute"] = self.absolute.numpy()
+        frame["relative"] = self.relative.numpy()
+        return frame
+
+
+def transform_pair(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Representation,
+                   rho_out: Representation | None, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(f(rho_in(g) x), rho_out(g) f(x))`` for the element ``g = exp(sum theta_i A_i)`` (no gradients)."""
+    rho_in, rho_out = check_representations(rho_in, rho_out)
+    with torch.no_grad():
+        transformed_then_f = f(rho_in.act(x, theta))
+        f_then_transformed = rho_out.act(f(x), theta)
+    return transformed_then_f, f_then_transformed
+
+
+def equivariance_error(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Representation,
+                       rho_out: Representation | None = None, group_samples: int | torch.Tensor = 16,
+                       *, seed: int = 0) -> EquivarianceError:
+    """Equivariance error of ``model`` at input ``x`` under finite group elements.
+
+    Args:
+        model: function of one tensor returning one tensor.
+        x: input tensor (floating point, finite).
+        rho_in, rho_out: actions on inputs and outputs (``rho_out=None``: invariant outputs).
+        group_samples: number of random elements (drawn by ``rho_in.sample_parameters``) or an ``(n, k)`` tensor
+            of Lie-algebra coordinates.
+        seed: seed of the random elements.
+
+    Returns:
+        :class:`EquivarianceError` with per-element absolute and relative errors.
+    """
+    rho_in, rho_out = check_representations(rho_in, rho_out)
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point torch.Tensor, got {type(x).__name__}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x contains NaN or inf")
+    if isinstance(group_samples, bool) or not isinstance(group_samples, int | torch.Tensor):
+        raise TypeError("group_samples must be a positive int or an (n, k) tensor of algebra coordinates")
+    if isinstance(group_samples, int):
+        if group_samples < 1:
+            raise ValueError(f"group_samples must be >= 1, got {group_samples}")
+        params = rho_in.sample_parameters(group_samples, torch.Generator().manual_seed(seed))
+    else:
+        params = group_samples.to(torch.float64)
+        if params.dim() != 2 or params.shape[1] != rho_in.num_generators or params.shape[0] == 0:
+            raise ValueError(
+                f"group_samples must have shape (n, {rho_in.num_generators}), got {tuple(group_samples.shape)}"
+            )
+    absolute, relative = [], []
+    with torch.no_grad():
+        fx = model(x)
+        for theta in params:
+            lhs = model(rho_in.act(x, theta))
+            rhs = rho_out.act(fx, theta)
+            err = (lhs - rhs).norm().to(torch.float64)
+            absolute.append(err)
+            relative.append(err / rhs.norm().to(torch.float64).clamp(min=torch.finfo(torch.float64).tiny))
+    return EquivarianceError(parameters=params, absolute=torch.stack(absolute), relative=torch.stack(relative))

@@ -1,0 +1,55 @@
+"""workbench.nn: equivariant layers for O(3) (e3nn 0.6 compatible) and for any workbench group.
+
+- :class:`Linear`, :class:`TensorProduct` (+ :class:`FullyConnectedTensorProduct`,
+  :class:`ElementwiseTensorProduct`, :class:`FullTensorProduct`): e3nn weight layout and normalization;
+  ``group=`` for any group of :mod:`workbench.groups` with :class:`GroupIrreps`.
+- :class:`SphericalHarmonics`, radial bases (:class:`BesselBasis`, :class:`PolynomialCutoff`,
+  :class:`GaussianBasis`) and :class:`RadialMLP`.
+- :class:`Gate`, :class:`NormActivation`, :class:`EquivariantLayerNorm`, :class:`EquivariantDropout`.
+- Message passing: :func:`radius_graph`, :func:`scatter_sum`, :class:`EquivariantConvolution`.
+- :class:`SymmetricContraction` (MACE's many-body product).
+"""
+
+from workbench.nn.activation import Gate, NormActivation
+from workbench.nn.convolution import EquivariantConvolution
+from workbench.nn.graph import check_edge_index, edge_vectors, radius_graph, scatter_sum
+from workbench.nn.group_irreps import GroupIrrep, GroupIrreps
+from workbench.nn.linear import Linear
+from workbench.nn.norm import EquivariantDropout, EquivariantLayerNorm
+from workbench.nn.radial import BesselBasis, GaussianBasis, PolynomialCutoff, RadialMLP
+from workbench.nn.spherical_harmonics import SphericalHarmonics
+from workbench.nn.symmetric_contraction import SymmetricContraction, symmetric_basis
+from workbench.nn.tensor_product import (
+    ElementwiseTensorProduct,
+    FullTensorProduct,
+    FullyConnectedTensorProduct,
+    Instruction,
+    TensorProduct,
+)
+
+__all__ = [
+    "BesselBasis",
+    "ElementwiseTensorProduct",
+    "EquivariantConvolution",
+    "EquivariantDropout",
+    "EquivariantLayerNorm",
+    "FullTensorProduct",
+    "FullyConnectedTensorProduct",
+    "Gate",
+    "GaussianBasis",
+    "GroupIrrep",
+    "GroupIrreps",
+    "Instruction",
+    "Linear",
+    "NormActivation",
+    "PolynomialCutoff",
+    "RadialMLP",
+    "SphericalHarmonics",
+    "SymmetricContraction",
+    "TensorProduct",
+    "check_edge_index",
+    "edge_vectors",
+    "radius_graph",
+    "scatter_sum",
+    "symmetric_basis",
+]

@@ -1,0 +1,41 @@
+"""Constant tables (Clebsch-Gordan blocks, index maps) kept exact across dtype changes (internal)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["ConstantsMixin"]
+
+
+class ConstantsMixin(torch.nn.Module):
+    """Registers constant tensors as non-persistent buffers and keeps a float64/complex128 master copy.
+
+    ``module.float()`` followed by ``module.double()`` would otherwise leave float32-rounded tables in a float64
+    module; here every floating buffer is re-derived from its exact master after each ``_apply``
+    (``.to``, ``.double``, ``.cuda``...), so a float64 module always sees float64-exact tables.
+    """
+
+    def _init_constants(self) -> None:
+        self._constant_masters: dict[str, torch.Tensor] = {}
+
+    def register_constant(self, name: str, value: torch.Tensor) -> None:
+        """Register ``value`` (any dtype) under ``name``; floating values are stored at the default dtype."""
+        value = value.detach()
+        self._constant_masters[name] = value
+        if value.is_complex():
+            dtype = torch.complex128 if torch.get_default_dtype() == torch.float64 else torch.complex64
+            stored = value.to(dtype)
+        elif value.is_floating_point():
+            stored = value.to(torch.get_default_dtype())
+        else:
+            stored = value
+        self.register_buffer(name, stored, persistent=False)
+
+    def _apply(self, fn, recurse=True):  # type: ignore[override]
+        result = super()._apply(fn, recurse) if recurse is not None else super()._apply(fn)
+        masters = getattr(self, "_constant_masters", {})
+        for name, master in masters.items():
+            current = getattr(self, name)
+            if current.is_floating_point() or current.is_complex():
+                setattr(self, name, master.to(device=current.device, dtype=current.dtype))
+        return result

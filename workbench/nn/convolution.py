@@ -1,0 +1,107 @@
+"""Equivariant point convolution (NequIP/MACE interaction): gather, channelwise tensor product, scatter.
+
+For each edge ``j -> i`` with vector ``r_ij = pos[i] - pos[j] + shift``:
+
+    m_ij = TP_uvu(x_j, Y(r_ij); w = RadialMLP(Bessel(|r_ij|) * cutoff(|r_ij|)))
+    out_i = Linear( sum_j m_ij / avg_num_neighbors )
+
+``Y`` are the spherical harmonics up to ``lmax`` (component normalization); the ``uvu`` tensor product keeps
+every path ``ir_in x ir_sh -> ir_out`` whose ``ir_out`` occurs in ``irreps_out`` (NequIP's rule). The sum uses
+``torch.Tensor.index_add`` (no torch-scatter). An empty edge set gives ``Linear(0)`` (zeros, or the biases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from workbench.nn.graph import check_edge_index
+from workbench.nn.linear import Linear
+from workbench.nn.radial import BesselBasis, PolynomialCutoff, RadialMLP
+from workbench.nn.spherical_harmonics import SphericalHarmonics
+from workbench.nn.tensor_product import TensorProduct
+
+__all__ = ["EquivariantConvolution"]
+
+
+class EquivariantConvolution(torch.nn.Module):
+    """Equivariant convolution ``x [N, irreps_in.dim] -> [N, irreps_out.dim]`` over a graph (O(3)).
+
+    Args:
+        irreps_in, irreps_out: node feature irreps.
+        lmax: maximum degree of the edge spherical harmonics.
+        r_max: cutoff radius (Bessel basis and polynomial envelope).
+        num_basis: number of Bessel functions.
+        radial_hidden: hidden widths of the radial MLP.
+        avg_num_neighbors: the message sum is divided by this number.
+    """
+
+    def __init__(
+        self,
+        irreps_in: Any,
+        irreps_out: Any,
+        lmax: int = 3,
+        r_max: float = 5.0,
+        num_basis: int = 8,
+        radial_hidden: Sequence[int] = (64,),
+        avg_num_neighbors: float = 1.0,
+        cutoff_p: int = 6,
+    ) -> None:
+        super().__init__()
+        from workbench.groups import o3
+
+        self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
+        self.sh = SphericalHarmonics(int(lmax), normalize=True, normalization="component")
+        self.irreps_sh = self.sh.irreps_out
+        wanted = {ir for _, ir in self.irreps_out}
+        mid, instructions = [], []
+        for i1, (mul, ir1) in enumerate(self.irreps_in):
+            for i2, (_, ir2) in enumerate(self.irreps_sh):
+                for ir in ir1 * ir2:
+                    if ir in wanted:
+                        instructions.append((i1, i2, len(mid), "uvu", True))
+                        mid.append((mul, ir))
+        if not instructions:
+            raise ValueError(f"no path from {self.irreps_in} x {self.irreps_sh} reaches {self.irreps_out}")
+        self.irreps_mid = o3.Irreps(mid)
+        self.tp = TensorProduct(
+            self.irreps_in, self.irreps_sh, self.irreps_mid, instructions, shared_weights=False, internal_weights=False
+        )
+        self.radial_basis = BesselBasis(r_max, num_basis)
+        self.cutoff = PolynomialCutoff(r_max, cutoff_p)
+        self.radial = RadialMLP([num_basis, *radial_hidden, self.tp.weight_numel])
+        self.linear = Linear(self.irreps_mid, self.irreps_out)
+        self.avg_num_neighbors = float(avg_num_neighbors)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        pos: torch.Tensor,
+        edge_index: torch.Tensor,
+        shifts: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``x [N, irreps_in.dim]``, ``pos [N, 3]``, ``edge_index [2, E]`` (source -> target), optional
+        ``shifts [E, 3]``; returns ``[N, irreps_out.dim]``."""
+        if x.dim() != 2 or x.shape[-1] != self.irreps_in.dim:
+            raise ValueError(f"x must have shape [N, {self.irreps_in.dim}] ({self.irreps_in}), got {tuple(x.shape)}")
+        if pos.shape != (x.shape[0], 3):
+            raise ValueError(f"pos must have shape [{x.shape[0]}, 3], got {tuple(pos.shape)}")
+        compiling = torch.compiler.is_compiling()
+        if not compiling:
+            check_edge_index(edge_index, x.shape[0])
+        src, dst = edge_index[0], edge_index[1]
+        vec = pos.index_select(0, dst) - pos.index_select(0, src)
+        if shifts is not None:
+            if shifts.shape != vec.shape:
+                raise ValueError(f"shifts must have shape {tuple(vec.shape)}, got {tuple(shifts.shape)}")
+            vec = vec + shifts.to(vec.dtype)
+        r = torch.linalg.norm(vec, dim=-1)
+        if not compiling and vec.shape[0] and bool((r == 0).any()):
+            raise ValueError("zero-length edge: two connected nodes sit at the same position")
+        sh = self.sh(vec)
+        weights = self.radial(self.radial_basis(r) * self.cutoff(r)[:, None])
+        messages = self.tp(x.index_select(0, src), sh, weights)
+        agg = messages.new_zeros(x.shape[0], messages.shape[1]).index_add(0, dst, messages)
+        return self.linear(agg / self.avg_num_neighbors)

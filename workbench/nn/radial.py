@@ -1,0 +1,114 @@
+"""Radial bases of edge lengths and the radial MLP that turns them into per-edge tensor-product weights.
+
+- :class:`BesselBasis`: NequIP's ``(2 / r_max) * sin(n pi r / r_max) / r``, ``n = 1..num_basis``;
+- :class:`PolynomialCutoff`: NequIP's smooth envelope ``1 - (p+1)(p+2)/2 u^p + p(p+2) u^(p+1) - p(p+1)/2 u^(p+2)``
+  with ``u = r / r_max`` (0 beyond ``r_max``);
+- :class:`GaussianBasis`: ``exp(-(r - mu_k)^2 / (2 sigma^2))`` on an even grid ``mu_k`` with ``sigma`` = spacing;
+- :class:`RadialMLP`: a small MLP (SiLU, no biases, variance-preserving initialisation).
+
+All take lengths ``r [...]`` and return ``[..., num_basis]`` (the cutoff returns ``[...]``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+
+__all__ = ["BesselBasis", "PolynomialCutoff", "GaussianBasis", "RadialMLP"]
+
+
+def _check_lengths(r: torch.Tensor) -> None:
+    if not isinstance(r, torch.Tensor):
+        raise TypeError(f"r must be a torch.Tensor of edge lengths, got {type(r).__name__}")
+    if not r.is_floating_point():
+        raise TypeError(f"r must be a floating tensor, got {r.dtype}")
+
+
+class BesselBasis(torch.nn.Module):
+    """NequIP's Bessel basis ``[..., num_basis]`` of lengths ``r [...]`` (finite at r=0 only in the limit;
+    zero-length edges are not expected in a radius graph). ``trainable`` makes the frequencies learnable."""
+
+    def __init__(self, r_max: float, num_basis: int = 8, trainable: bool = False) -> None:
+        super().__init__()
+        if not r_max > 0:
+            raise ValueError(f"r_max must be > 0, got {r_max}")
+        if int(num_basis) < 1:
+            raise ValueError(f"num_basis must be >= 1, got {num_basis}")
+        self.r_max, self.num_basis = float(r_max), int(num_basis)
+        self.trainable = bool(trainable)
+        n = torch.arange(1, self.num_basis + 1, dtype=torch.get_default_dtype())
+        if trainable:
+            self.freqs = torch.nn.Parameter(n * math.pi / self.r_max)
+        else:
+            # integer multiples kept exact under dtype changes; frequencies formed in forward
+            self.register_buffer("n", n, persistent=False)
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        _check_lengths(r)
+        r = r[..., None]
+        freqs = self.freqs.to(r.dtype) if self.trainable else self.n.to(r.dtype) * (math.pi / self.r_max)
+        return (2.0 / self.r_max) * torch.sin(freqs * r) / r
+
+
+class PolynomialCutoff(torch.nn.Module):
+    """NequIP's polynomial envelope ``[...]``: 1 at r=0, 0 with ``p`` vanishing derivatives at ``r_max``."""
+
+    def __init__(self, r_max: float, p: int = 6) -> None:
+        super().__init__()
+        if not r_max > 0:
+            raise ValueError(f"r_max must be > 0, got {r_max}")
+        if int(p) < 1:
+            raise ValueError(f"p must be >= 1, got {p}")
+        self.r_max, self.p = float(r_max), float(p)
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        _check_lengths(r)
+        p, u = self.p, r / self.r_max
+        out = 1.0 - (p + 1.0) * (p + 2.0) / 2.0 * u.pow(p) + p * (p + 2.0) * u.pow(p + 1.0)
+        out = out - p * (p + 1.0) / 2.0 * u.pow(p + 2.0)
+        return out * (u < 1.0).to(r.dtype)
+
+
+class GaussianBasis(torch.nn.Module):
+    """Gaussians ``[..., num_basis]`` centred on ``linspace(start, stop, num_basis)``, width = spacing."""
+
+    def __init__(self, start: float = 0.0, stop: float = 5.0, num_basis: int = 16) -> None:
+        super().__init__()
+        if not stop > start:
+            raise ValueError(f"need stop > start, got start={start}, stop={stop}")
+        if int(num_basis) < 2:
+            raise ValueError(f"num_basis must be >= 2, got {num_basis}")
+        self.register_buffer("centers", torch.linspace(start, stop, int(num_basis)))
+        self.width = (stop - start) / (int(num_basis) - 1)
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        _check_lengths(r)
+        d = (r[..., None] - self.centers.to(r.dtype)) / self.width
+        return torch.exp(-0.5 * d * d)
+
+
+class RadialMLP(torch.nn.Module):
+    """MLP ``[..., sizes[0]] -> [..., sizes[-1]]`` with SiLU between layers, no biases (so that a zero radial
+    embedding, e.g. beyond the cutoff, gives zero weights), weights ~ N(0, 1) / sqrt(fan_in)."""
+
+    def __init__(self, sizes: Sequence[int], activation: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        super().__init__()
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes must list >= 2 positive layer widths, got {sizes}")
+        self.sizes = sizes
+        self.activation = activation if activation is not None else torch.nn.functional.silu
+        self.weights = torch.nn.ParameterList(
+            [torch.nn.Parameter(torch.randn(a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.sizes[0]:
+            raise ValueError(f"x has last dimension {x.shape[-1]}; expected {self.sizes[0]}")
+        for i, w in enumerate(self.weights):
+            x = x @ (w.to(x.dtype) / math.sqrt(w.shape[0]))
+            if i < len(self.weights) - 1:
+                x = self.activation(x)
+        return x
