@@ -14,6 +14,7 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +31,12 @@ def shared_data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data folder not found at {path}")
     return path
+
+
+@pytest.fixture
+def float64_default():
+    """Run the test with float64 as torch's default dtype (tables built in the default dtype, e.g. e3nn's)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)

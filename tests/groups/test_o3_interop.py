@@ -41,14 +41,6 @@ def test_o3_matrices_equal_wigner_d():
             assert torch.allclose(group.irrep(ir).matrix(g), irrep.D_from_matrix(r), atol=1e-10)
 
 
-@pytest.fixture
-def float64_default():
-    # e3nn builds its so(3) generators in the default dtype: float64 is needed for a 1e-10 comparison
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
 
 def test_generic_cg_agrees_with_e3nn(float64_default):
     e3nn_o3 = pytest.importorskip("e3nn.o3")

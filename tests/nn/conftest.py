@@ -19,14 +19,6 @@ def lorentz():
     return Lorentz()
 
 
-@pytest.fixture
-def f64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 def random_o3(generator: torch.Generator) -> torch.Tensor:
     """Random O(3) matrix, improper (with parity) half of the time."""
     from workbench.groups import o3

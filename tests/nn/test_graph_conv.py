@@ -32,7 +32,7 @@ def _brute(pos, r_max, batch, cell=None, reps=0):
     return pairs
 
 
-def test_radius_graph_batched_matches_brute_force(f64):
+def test_radius_graph_batched_matches_brute_force(float64_default):
     g = torch.Generator().manual_seed(0)
     pos = torch.rand(30, 3, generator=g) * 3
     batch = torch.tensor([0] * 10 + [1] * 12 + [2] * 8)
@@ -42,7 +42,7 @@ def test_radius_graph_batched_matches_brute_force(f64):
     assert ei.dtype == torch.long and ei.shape[0] == 2
 
 
-def test_radius_graph_periodic(f64):
+def test_radius_graph_periodic(float64_default):
     g = torch.Generator().manual_seed(1)
     cell = torch.tensor([[2.0, 0.0, 0.0], [0.3, 2.2, 0.0], [0.1, 0.2, 2.5]])
     pos = torch.rand(6, 3, generator=g) @ cell
@@ -70,7 +70,7 @@ def _conv():
     return EquivariantConvolution("4x0e+4x1o", "4x0e+4x1o+2x2e", lmax=2, r_max=2.0, radial_hidden=(16,))
 
 
-def test_convolution_equivariance(f64):
+def test_convolution_equivariance(float64_default):
     conv = _conv()
     g = torch.Generator().manual_seed(2)
     pos = torch.randn(12, 3, generator=g)
@@ -85,7 +85,7 @@ def test_convolution_equivariance(f64):
         assert rel_err(conv(x @ a.D_from_matrix(R).T, pos @ R.T + t, ei), out @ b.D_from_matrix(R).T) <= 1e-9
 
 
-def test_convolution_periodic_and_scatter(f64):
+def test_convolution_periodic_and_scatter(float64_default):
     conv = _conv()
     cell = torch.eye(3) * 2.5
     pos = torch.rand(5, 3, generator=torch.Generator().manual_seed(3)) * 2.5
@@ -113,7 +113,7 @@ def test_convolution_empty_graph_and_errors():
         conv(x, torch.zeros(4, 3), torch.tensor([[0], [1]]))
 
 
-def test_convolution_double_backward_forces(f64):
+def test_convolution_double_backward_forces(float64_default):
     conv = EquivariantConvolution("2x0e+1x1o", "2x0e", lmax=1, r_max=3.0, radial_hidden=(4,))
     pos = torch.randn(4, 3, generator=torch.Generator().manual_seed(4)).requires_grad_(True)
     ei, _ = radius_graph(pos.detach(), 3.0)

@@ -32,7 +32,7 @@ def _check_o3(module, irreps_in, irreps_out, n=5, seed=0):
         assert rel_err(module(x @ a.D_from_matrix(R).T), module(x) @ b.D_from_matrix(R).T) <= 1e-9
 
 
-def test_gate_equivariance_and_shape(f64):
+def test_gate_equivariance_and_shape(float64_default):
     gate = Gate("4x0e+2x0o", [torch.nn.functional.silu, torch.tanh], "3x0e", torch.sigmoid, "2x1o+1x2e")
     assert str(gate.irreps_out) == "4x0e+2x0o+2x1o+1x2e"
     _check_o3(gate, gate.irreps_in, gate.irreps_out)
@@ -44,7 +44,7 @@ def test_gate_equivariance_and_shape(f64):
         Gate("1x0o", torch.sigmoid, "1x0e", torch.sigmoid, "1x1o")
 
 
-def test_gate_lorentz(lorentz, f64):
+def test_gate_lorentz(lorentz, float64_default):
     gate = Gate(
         GroupIrreps(lorentz, "2x(0,0)"),
         torch.tanh,
@@ -63,7 +63,7 @@ def test_gate_lorentz(lorentz, f64):
         assert rel_err(gate(x @ a.matrix(el).T), gate(x) @ b.matrix(el).T) <= 1e-9
 
 
-def test_norm_activation(f64):
+def test_norm_activation(float64_default):
     act = NormActivation("2x0e+3x1o+1x2e", torch.sigmoid, bias=True)
     _check_o3(act, "2x0e+3x1o+1x2e", "2x0e+3x1o+1x2e")
     x = torch.zeros(2, 2 + 9 + 5, requires_grad=True)
@@ -71,7 +71,7 @@ def test_norm_activation(f64):
     assert torch.isfinite(x.grad).all()
 
 
-def test_layer_norm(f64):
+def test_layer_norm(float64_default):
     ln = EquivariantLayerNorm("4x0e+3x1o+2x2e")
     with torch.no_grad():
         ln.weight.uniform_(0.5, 1.5)
@@ -83,7 +83,7 @@ def test_layer_norm(f64):
     assert torch.allclose(y.pow(2).mean(-1), torch.ones(3), atol=1e-4)
 
 
-def test_dropout(f64):
+def test_dropout(float64_default):
     drop = EquivariantDropout("4x0e+4x1o", p=0.5)
     drop.train()
     torch.manual_seed(0)
@@ -106,7 +106,7 @@ def test_dropout(f64):
         EquivariantDropout("1x0e", p=1.0)
 
 
-def test_spherical_harmonics_module(f64):
+def test_spherical_harmonics_module(float64_default):
     pytest.importorskip("e3nn")
     import e3nn.o3
 

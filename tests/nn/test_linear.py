@@ -43,7 +43,7 @@ def test_e3nn_parity_external_weights():
     assert rel_err(ours(x, w), ref(x, w)) <= 1e-6
 
 
-def test_o3_equivariance(f64):
+def test_o3_equivariance(float64_default):
     lin = Linear(IN, OUT, biases=True)
     with torch.no_grad():
         lin.bias.normal_()
@@ -56,7 +56,7 @@ def test_o3_equivariance(f64):
         assert rel_err(lhs, rhs) <= 1e-9
 
 
-def test_lorentz_equivariance(lorentz, f64):
+def test_lorentz_equivariance(lorentz, float64_default):
     a = GroupIrreps(lorentz, "3x(0,0)+2x(1/2,1/2)+(1,0)")
     b = GroupIrreps(lorentz, "2x(0,0)+4x(1/2,1/2)+2x(1,0)")
     lin = Linear(a, b, group=lorentz)

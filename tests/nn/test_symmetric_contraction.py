@@ -23,7 +23,7 @@ def contraction():
         torch.set_default_dtype(old)
 
 
-def test_o3_equivariance_correlation3(contraction, f64):
+def test_o3_equivariance_correlation3(contraction, float64_default):
     a, b = o3.Irreps("3x0e+3x1o+3x2e"), o3.Irreps("3x0e+3x1o")
     g = torch.Generator().manual_seed(0)
     x = torch.randn(7, a.dim, generator=g)
@@ -35,7 +35,7 @@ def test_o3_equivariance_correlation3(contraction, f64):
         assert rel_err(contraction(x @ a.D_from_matrix(R).T, y), out @ b.D_from_matrix(R).T) <= 1e-9
 
 
-def test_basis_is_symmetric_and_nonlinear(contraction, f64):
+def test_basis_is_symmetric_and_nonlinear(contraction, float64_default):
     space = as_space("1x0e+1x1o+1x2e")
     irs = [ir for _, ir in space.segments]
     u = symmetric_basis(space, irs, o3.Irrep("0e"), 3)
@@ -48,14 +48,14 @@ def test_basis_is_symmetric_and_nonlinear(contraction, f64):
     assert not torch.allclose(contraction(2 * x, y), 2 * contraction(x, y))
 
 
-def test_per_element_weights(contraction, f64):
+def test_per_element_weights(contraction, float64_default):
     x = o3.Irreps("3x0e+3x1o+3x2e").randn(1, -1)
     a = contraction(x, torch.tensor([[1.0, 0.0]]))
     b = contraction(x, torch.tensor([[0.0, 1.0]]))
     assert not torch.allclose(a, b)
 
 
-def test_lorentz_equivariance(lorentz, f64):
+def test_lorentz_equivariance(lorentz, float64_default):
     a = GroupIrreps(lorentz, "2x(0,0)+2x(1/2,1/2)")
     sc = SymmetricContraction(a, a, correlation=3, num_elements=1, group=lorentz)
     g = torch.Generator().manual_seed(1)

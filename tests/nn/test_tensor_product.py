@@ -118,7 +118,7 @@ def test_chunked_evaluation_matches_single_block():
 
 
 @pytest.mark.parametrize("mode", ["uvw", "uvu", "uuu", "uvuv"])
-def test_o3_equivariance_float64(mode, f64):
+def test_o3_equivariance_float64(mode, float64_default):
     out = UVUV_OUT if mode == "uvuv" else OUT
     in1 = "2x0e+2x1o+2x2e" if mode == "uuu" else IN1
     in2 = "2x0e+2x1o+2x2e" if mode == "uuu" else IN2
@@ -134,7 +134,7 @@ def test_o3_equivariance_float64(mode, f64):
         assert rel_err(lhs, rhs) <= 1e-9
 
 
-def test_lorentz_tensor_product_equivariance(lorentz, f64):
+def test_lorentz_tensor_product_equivariance(lorentz, float64_default):
     a = GroupIrreps(lorentz, "2x(0,0)+2x(1/2,1/2)")
     b = GroupIrreps(lorentz, "(0,0)+(1/2,1/2)")
     c = GroupIrreps(lorentz, "2x(0,0)+2x(1/2,1/2)+(1,1)+(1,0)+(0,1)")
@@ -159,7 +159,7 @@ def test_lorentz_requires_complex_features(lorentz):
         tp(torch.randn(2, 4), torch.randn(2, 4))
 
 
-def test_double_backward(f64):
+def test_double_backward(float64_default):
     ins = instructions("uvu", "2x0e+2x1o", "0e+1o", "2x0e+2x1o")
     tp = TensorProduct("2x0e+2x1o", "0e+1o", "2x0e+2x1o", ins, shared_weights=False)
     x1 = torch.randn(3, 8, requires_grad=True)

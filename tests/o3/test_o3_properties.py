@@ -108,13 +108,6 @@ def test_wigner_3j_build_time_and_cache():
     assert o3.wigner_3j(10, 10, 10).abs().max() > 0
 
 
-@pytest.fixture
-def float64_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
 
 def test_elastic_tensor_split(float64_default):
     rtp = o3.ReducedTensorProducts("ijkl=jikl=klij", i="1o")

@@ -8,18 +8,10 @@ from workbench.groups import o3
 e3nn = pytest.importorskip("e3nn")
 from e3nn import o3 as e3  # noqa: E402
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("float64_default")]
 
 TOL = 1e-10
 
-
-@pytest.fixture(autouse=True)
-def float64_default():
-    """e3nn builds its own tables in the default dtype: compare in float64."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
 
 
 def _worst_3j_error(triples):
