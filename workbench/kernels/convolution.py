@@ -282,8 +282,13 @@ class FusedConvolutionFunction(torch.autograd.Function):
         spec, graph, normalize, normalization, deterministic = ctx.config
         nones = (None,) * 5
         if torch.is_grad_enabled():  # create_graph=True: differentiate the (differentiable) composition
-            inputs = [t for t, need in zip((x, vec, w), ctx.needs_input_grad[:3]) if need]
             with torch.enable_grad():
+                # Differentiate w.r.t. fresh aliases, not the saved tensors themselves: in a model the inputs
+                # depend on each other upstream (edge weights are a radial MLP of |vec|), and autograd.grad w.r.t.
+                # vec would also count the path vec -> w -> out, which the outer graph already counts through w.
+                # The aliases keep the result connected to x, vec, w for the next order of differentiation.
+                x, vec, w = (t.view_as(t) for t in (x, vec, w))
+                inputs = [t for t, need in zip((x, vec, w), ctx.needs_input_grad[:3]) if need]
                 out = _composition(spec, x, vec, w, graph, normalize, normalization)
                 grads = iter(torch.autograd.grad(out, inputs, grad, create_graph=True, allow_unused=True))
             return (*(next(grads) if need else None for need in ctx.needs_input_grad[:3]), *nones)

@@ -8,6 +8,10 @@ For each edge ``j -> i`` with vector ``r_ij = pos[i] - pos[j] + shift``:
 ``Y`` are the spherical harmonics up to ``lmax`` (component normalization); the ``uvu`` tensor product keeps
 every path ``ir_in x ir_sh -> ir_out`` whose ``ir_out`` occurs in ``irreps_out`` (NequIP's rule). The sum uses
 ``torch.Tensor.index_add`` (no torch-scatter). An empty edge set gives ``Linear(0)`` (zeros, or the biases).
+
+``backend="triton"`` (or ``"auto"`` on CUDA with Triton installed) replaces gather + spherical harmonics + tensor
+product + scatter by one fused kernel (:func:`workbench.kernels.fused_convolution`; ``deterministic=True`` uses the
+sorted-receiver variant instead of atomics). Same numbers as the torch path up to summation order.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class EquivariantConvolution(torch.nn.Module):
         num_basis: number of Bessel functions.
         radial_hidden: hidden widths of the radial MLP.
         avg_num_neighbors: the message sum is divided by this number.
+        backend: ``"auto"`` | ``"triton"`` | ``"torch"`` (module docstring).
+        deterministic: with the Triton backend, sum messages in receiver order instead of with atomics.
     """
 
     def __init__(
@@ -48,9 +54,16 @@ class EquivariantConvolution(torch.nn.Module):
         radial_hidden: Sequence[int] = (64,),
         avg_num_neighbors: float = 1.0,
         cutoff_p: int = 6,
+        backend: str = "auto",
+        deterministic: bool = False,
     ) -> None:
         super().__init__()
         from workbench.groups import o3
+        from workbench.kernels.dispatch import BACKENDS
+
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.backend, self.deterministic = backend, bool(deterministic)
 
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
         self.sh = SphericalHarmonics(int(lmax), normalize=True, normalization="component")
@@ -74,6 +87,19 @@ class EquivariantConvolution(torch.nn.Module):
         self.radial = RadialMLP([num_basis, *radial_hidden, self.tp.weight_numel])
         self.linear = Linear(self.irreps_mid, self.irreps_out)
         self.avg_num_neighbors = float(avg_num_neighbors)
+        self._instructions = instructions
+        self._kernel_spec = None  # built on first use of the Triton backend
+
+    def _fused(self, x: torch.Tensor, vec: torch.Tensor, weights: torch.Tensor, edge_index: torch.Tensor):
+        """Gather + spherical harmonics + uvu product + scatter in one Triton kernel, ``[N, irreps_mid.dim]``."""
+        from workbench.kernels import fused_convolution, uvu_spec
+
+        if self._kernel_spec is None:
+            self._kernel_spec = uvu_spec(self.irreps_in, self.irreps_sh, self.irreps_mid, self._instructions,
+                                         irrep_normalization=self.tp.irrep_normalization,
+                                         path_normalization=self.tp.path_normalization)
+        return fused_convolution(x, vec, weights, edge_index, self._kernel_spec, normalize=True,
+                                 normalization="component", deterministic=self.deterministic, backend="triton")
 
     def forward(
         self,
@@ -100,8 +126,13 @@ class EquivariantConvolution(torch.nn.Module):
         r = torch.linalg.norm(vec, dim=-1)
         if not compiling and vec.shape[0] and bool((r == 0).any()):
             raise ValueError("zero-length edge: two connected nodes sit at the same position")
-        sh = self.sh(vec)
         weights = self.radial(self.radial_basis(r) * self.cutoff(r)[:, None])
+        if self.backend != "torch" and vec.shape[0]:
+            from workbench.kernels import resolve_backend
+
+            if resolve_backend(self.backend, x) == "triton":
+                return self.linear(self._fused(x, vec, weights, edge_index) / self.avg_num_neighbors)
+        sh = self.sh(vec)
         messages = self.tp(x.index_select(0, src), sh, weights)
         agg = messages.new_zeros(x.shape[0], messages.shape[1]).index_add(0, dst, messages)
         return self.linear(agg / self.avg_num_neighbors)

@@ -16,11 +16,15 @@ class SphericalHarmonics(torch.nn.Module):
         irreps_out: an int ``lmax`` (all l <= lmax, parity (-1)^l), a list of l, or irreps like ``"0e+1o+2e"``.
         normalize: normalize ``x`` to the unit sphere first.
         normalization: ``"component"`` (default, as NequIP/MACE), ``"norm"`` or ``"integral"``.
+        backend: ``"auto"`` (Triton kernel on CUDA when Triton is installed, torch otherwise), ``"triton"`` or
+            ``"torch"``; same numbers either way (see :mod:`workbench.kernels.dispatch`). The kernel covers l <= 10.
     """
 
-    def __init__(self, irreps_out: Any, normalize: bool = True, normalization: str = "component") -> None:
+    def __init__(self, irreps_out: Any, normalize: bool = True, normalization: str = "component",
+                 backend: str = "auto") -> None:
         super().__init__()
         from workbench.groups import o3
+        from workbench.kernels.dispatch import BACKENDS
 
         if normalization not in ("component", "norm", "integral"):
             raise ValueError(f"normalization={normalization!r}; expected 'component', 'norm' or 'integral'")
@@ -32,7 +36,11 @@ class SphericalHarmonics(torch.nn.Module):
         for mul, ir in self.irreps_out:
             if mul != 1 or ir.p != (-1) ** ir.l:
                 raise ValueError(f"irreps_out={self.irreps_out}: spherical harmonics are 1x l with parity (-1)^l")
-        self.normalize, self.normalization = bool(normalize), normalization
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "triton" and self.irreps_out.lmax > 10:
+            raise ValueError(f"backend='triton' covers l <= 10, irreps_out={self.irreps_out}")
+        self.normalize, self.normalization, self.backend = bool(normalize), normalization, backend
         self._sh = o3.SphericalHarmonics(self.irreps_out, self.normalize, self.normalization)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,4 +48,14 @@ class SphericalHarmonics(torch.nn.Module):
             raise ValueError(f"x must be a tensor of shape [..., 3], got {getattr(x, 'shape', type(x))}")
         if x.numel() == 0:
             return x.new_zeros(x.shape[:-1] + (self.irreps_out.dim,))
+        if self.backend != "torch" and self.irreps_out.lmax <= 10:
+            from workbench.kernels import resolve_backend, spherical_harmonics
+
+            if resolve_backend(self.backend, x) == "triton":
+                flat = x.reshape(-1, 3)
+                if self.normalize and not bool(torch.isfinite(flat).all()):
+                    raise ValueError("x contains NaN or inf")
+                out = spherical_harmonics([ir.l for _, ir in self.irreps_out], flat, self.normalize,
+                                          self.normalization, backend="triton")
+                return out.reshape(x.shape[:-1] + (self.irreps_out.dim,))
         return self._sh(x)
