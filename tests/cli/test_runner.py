@@ -137,3 +137,22 @@ def test_python_dash_m_entry_point(notebook: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "workbench", "run", str(notebook), "-p", "bogus", "1"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "valid parameters" in proc.stderr
+
+
+START_HERE = runner.repo_root() / "notebooks" / "START_HERE.ipynb"
+
+
+def test_start_here_rejects_an_unknown_parameter_naming_the_valid_ones(capsys) -> None:
+    assert cli.main(["run", str(START_HERE), "-p", "bogus", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "'bogus'" in err
+    for name in ("molecule = 'ethanol' (str)", "alpha = 0.7 (float)", "beta", "gamma", "output_dir"):
+        assert name in err
+
+
+def test_start_here_with_a_bad_molecule_fails_and_keeps_the_partial_notebook(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert cli.main(["run", str(START_HERE), "-p", "molecule", "unobtainium", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown molecule 'unobtainium'" in err and "ethanol" in err  # lists the shipped molecules
+    assert (out / "START_HERE.ipynb").is_file() and str(out / "START_HERE.ipynb") in err
