@@ -75,11 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     df.to_csv(args.out, index=False)
     worst = df.loc[df["seconds"].idxmax()]
     print(f"O(3) CG tables built cold: {len(df)} (l <= {args.lmax}), BLAS threads = {args.threads}")
-    print(f"max time per table    : {worst.seconds:.4f} s at (l1, l2, l3) = ({worst.l1}, {worst.l2}, {worst.l3})")
+    print(f"max time per table    : {worst.seconds:.4f} s at (l1, l2, l3) = "
+          f"({worst.l1:.0f}, {worst.l2:.0f}, {worst.l3:.0f})")
     print(f"median time per table : {df.seconds.median():.4f} s; total {df.seconds.sum():.1f} s")
     ns = df.loc[df["null_space_seconds"].idxmax()]
     print(f"generic null-space solver on the same irreps: max {ns.null_space_seconds:.4f} s at "
-          f"({ns.l1}, {ns.l2}, {ns.l3}), median {df.null_space_seconds.median():.4f} s")
+          f"({ns.l1:.0f}, {ns.l2:.0f}, {ns.l3:.0f}), median {df.null_space_seconds.median():.4f} s")
     print(f"target max < 0.5 s    : {'met' if worst.seconds < 0.5 else 'NOT met'} "
           f"(ratio target / max = {0.5 / worst.seconds:.2f})")
     print(f"wrote {args.out}")
