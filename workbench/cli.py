@@ -22,6 +22,7 @@ from workbench import runner
 # and return their manifest.
 DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "molecules": ("workbench.data.molecules", "build_molecules", "data/molecules"),
+    "qm9": ("workbench.data.qm9", "build_qm9_subset", "data/qm9"),
 }
 
 

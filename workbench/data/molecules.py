@@ -24,7 +24,6 @@ Positions are in Ångström, charges in units of the elementary charge ``e``. ``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 from collections.abc import Mapping
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from workbench.data.manifest import MANIFEST_NAME, read_manifest, read_verified_file, sha256_bytes
 
 __all__ = [
     "MOLECULE_SMILES",
@@ -67,7 +68,7 @@ DEFAULT_MOLECULES_DIR: Path = Path(__file__).resolve().parents[2] / "data" / "mo
 E_ANGSTROM_TO_DEBYE: float = 4.803204712570263
 
 _PROPERTIES = "species:S:1:pos:R:3:gasteiger_charge:R:1"
-_MANIFEST = "manifest.json"
+_MANIFEST = MANIFEST_NAME
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def rotation_check(molecule: Molecule, rotation: Any) -> RotationCheck:
 
 def available_molecules(root: str | Path | None = None) -> list[str]:
     """Names of the molecules listed in ``<root>/manifest.json`` (default root: :data:`DEFAULT_MOLECULES_DIR`)."""
-    return sorted(_read_manifest(_molecules_dir(root))["files"])
+    return sorted(read_manifest(_molecules_dir(root))["files"])
 
 
 def load_molecule(name: str, root: str | Path | None = None, *, verify: bool = True) -> Molecule:
@@ -256,23 +257,14 @@ def load_molecule(name: str, root: str | Path | None = None, *, verify: bool = T
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     folder = _molecules_dir(root)
-    manifest = _read_manifest(folder)
+    manifest = read_manifest(folder)
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     entries = manifest["files"]
     if key not in entries:
         raise ValueError(f"unknown molecule {name!r}; available: {', '.join(sorted(entries))}")
     entry = entries[key]
     path = folder / entry["file"]
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is listed in the manifest but missing; rebuild with build_molecules()")
-    data = path.read_bytes()
-    if verify:
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != entry["sha256"]:
-            raise ValueError(
-                f"{path} does not match its manifest sha256 (expected {entry['sha256']}, got {digest}); "
-                "the file was modified: rebuild with build_molecules() or restore it"
-            )
+    data = read_verified_file(folder, entry, "rebuild with build_molecules()", verify)
     molecule = read_extxyz(data.decode("utf-8"), name=key)
     if molecule.n_atoms != entry["n_atoms"]:
         raise ValueError(f"{path} has {molecule.n_atoms} atoms, the manifest says {entry['n_atoms']}")
@@ -368,7 +360,7 @@ def build_molecules(
         path = write_extxyz(molecule, out / f"{name}.xyz")
         files[name] = {
             "file": path.name,
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "sha256": sha256_bytes(path.read_bytes()),
             "n_atoms": molecule.n_atoms,
             "formula": molecule.formula,
             "smiles": smiles,
@@ -401,13 +393,6 @@ def _molecules_dir(root: str | Path | None) -> Path:
             "workbench.data.molecules.build_molecules() (needs rdkit) or pass root=<folder with the files>"
         )
     return folder
-
-
-def _read_manifest(folder: Path) -> dict[str, Any]:
-    manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
-    if not isinstance(manifest.get("files"), dict):
-        raise ValueError(f"{folder / _MANIFEST} has no 'files' mapping")
-    return manifest
 
 
 def _as_rotation(rotation: Any, arg: str) -> np.ndarray:
