@@ -3,7 +3,7 @@
 Groups (each with ``.irrep(label)``, ``.random_element()``, ``.exp(coords)``, ``.clebsch_gordan(a, b, c)``,
 ``.decompose(a, b)``, ``.decompose_representation(rep)``):
 
-``SO2()``, ``O2()``, ``SU2()``, ``SO3()``, ``O3()``, ``Lorentz()``, ``SU3()``, ``SO(d)``, ``O(d)``.
+``SO2()``, ``O2()``, ``SU2()``, ``SO3()``, ``O3()``, ``Lorentz()``, ``SU3()``, ``SO(d)``, ``O(d)``, ``Sp(2n)``.
 
 Generic machinery: :class:`Representation` (generators + discrete generators, sums, products, duals,
 conjugates, changes of basis, symmetric/exterior powers), :func:`intertwiners`, :func:`clebsch_gordan_tensor`
@@ -20,6 +20,7 @@ from workbench.groups.so2 import O2, SO2
 from workbench.groups.so3 import O3, SO3
 from workbench.groups.su2 import SU2
 from workbench.groups.su3 import SU3
+from workbench.groups.symplectic import Sp
 
 __all__ = [
     "O",
@@ -30,6 +31,7 @@ __all__ = [
     "SO3",
     "SU2",
     "SU3",
+    "Sp",
     "GroupElement",
     "Irrep",
     "LieGroup",

@@ -10,13 +10,25 @@ d x d orthogonal matrices (det +1 for SO(d)); for O(d) the discrete generator is
 * ``(k,)``: symmetric traceless rank-k tensors (harmonic polynomials of degree k; ``(2,)`` / ``"symmetric"``),
   built as the top Casimir component of ``Sym^k`` (:mod:`workbench.groups.numerical_irreps`);
 * ``(1,) * k``: k-forms ``Λ^k`` in the basis ``e_{i1} ∧ ... ∧ e_{ik}`` (``(1, 1)`` / ``"antisymmetric"``);
-  ``Λ^k ≅ Λ^{d-k}``, so ``k > d/2`` is relabelled.  For SO(d) with d even, ``Λ^{d/2}`` is reducible
-  (self-dual and anti-self-dual parts) and is refused with a clear error.
+  ``Λ^k ≅ Λ^{d-k}``, so ``k > d/2`` is relabelled.
+* SO(2n) only: ``Λ^n`` is reducible; its halves are the eigenspaces of the Hodge star
+  ``*(e_S) = sign(S, S^c) e_{S^c}`` (``S`` an increasing n-subset, ``sign`` that of the permutation listing
+  ``S`` then its complement), so that ``ω ∧ *ω = |ω|^2 e_1 ∧ ... ∧ e_d``.  ``*^2 = (-1)^n``:
+
+  - ``((1,)*n, "+")`` / ``"selfdual"``: ``*ω = ω`` (n even, real irrep) or ``*ω = iω`` (n odd, complex irrep);
+  - ``((1,)*n, "-")`` / ``"antiselfdual"``: ``*ω = -ω`` (n even) or ``*ω = -iω`` (n odd; the complex conjugate
+    of the "+" half).
+
+  The sign may also be given as ``+1`` / ``-1``; the bare partition ``(1,)*n`` is refused as reducible.  Each
+  half has dimension ``C(2n, n) / 2`` and its basis is the canonical basis
+  (:func:`workbench.groups.linalg.canonical_basis`) of the eigenspace inside ``Λ^n``.  For SO(4) the halves are
+  the (1, 0) and (0, 1) irreps of so(4) = su(2) + su(2).
 
 For O(d) a label is ``(partition, twist)`` with twist ``+1`` (the natural tensor action of reflections) or ``-1``
 (multiplied by ``det``); a bare partition or name means twist +1, and ``"pseudoscalar"``, ``"pseudovector"`` are
 the twisted scalar and vector.  When the diagram has exactly ``d/2`` rows the two twists are equivalent and the
-label is normalized to twist +1; ``Λ^k ⊗ det ≅ Λ^{d-k}`` is used to relabel ``k > d/2``.
+label is normalized to twist +1 (``Λ^{d/2}`` stays irreducible under O(d): reflections swap its SO(d) halves);
+``Λ^k ⊗ det ≅ Λ^{d-k}`` is used to relabel ``k > d/2``.
 
 ``SO(2)`` returns :class:`workbench.groups.SO2` (its real irreps are not absolutely irreducible).
 Mixed Young diagrams (e.g. ``(2, 1)``) are not constructed: :meth:`decompose` raises NotImplementedError when a
@@ -33,11 +45,14 @@ import numpy as np
 import torch
 
 from workbench.groups.group import LieGroup
+from workbench.groups.linalg import canonical_basis, orthonormalize
 from workbench.groups.numerical_irreps import top_casimir_component
 
-__all__ = ["O", "SO"]
+__all__ = ["O", "SO", "hodge_star"]
 
 _NAMES = {"scalar": (), "vector": (1,), "symmetric": (2,), "antisymmetric": (1, 1)}
+_HALF_NAMES = {"selfdual": "+", "self-dual": "+", "antiselfdual": "-", "anti-self-dual": "-"}
+_SIGNS = {"+": "+", "-": "-", 1: "+", -1: "-"}
 
 
 def _check_d(d) -> int:
@@ -60,6 +75,8 @@ def _parse_partition(label) -> tuple[int, ...]:
         key = label.strip().lower()
         if key in _NAMES:
             return _NAMES[key]
+        if key in _HALF_NAMES:
+            raise ValueError(f"{label!r} names half of the middle exterior power, an irrep of SO(2n) only")
         raise ValueError(
             f"unknown irrep name {label!r}: expected one of {sorted(_NAMES)} or a partition like (2,) or (1, 1)"
         )
@@ -74,6 +91,23 @@ def _parse_partition(label) -> tuple[int, ...]:
             raise ValueError(f"a partition must be non-increasing, got {label!r}")
         return part
     raise ValueError(f"irrep label must be a partition like (2,) or (1, 1) or a name like 'vector', got {label!r}")
+
+
+def hodge_star(d: int) -> np.ndarray:
+    """Hodge star ``[C(d, d/2), C(d, d/2)]`` on ``Λ^{d/2}`` of R^d (d even) in the basis ``e_S`` of increasing
+    subsets ``S`` in lexicographic order: ``*(e_S) = sign(S, S^c) e_{S^c}`` (matrix column = image of ``e_S``)."""
+    d = _check_d(d)
+    if d % 2:
+        raise ValueError(f"d must be even for the middle-degree Hodge star, got {d}")
+    subsets = list(itertools.combinations(range(d), d // 2))
+    index = {s: i for i, s in enumerate(subsets)}
+    star = np.zeros((len(subsets), len(subsets)))
+    for col, s in enumerate(subsets):
+        rest = tuple(i for i in range(d) if i not in s)
+        order = s + rest
+        inversions = sum(1 for a in range(d) for b in range(a + 1, d) if order[a] > order[b])
+        star[index[rest], col] = -1.0 if inversions % 2 else 1.0
+    return star
 
 
 def _harmonic_dim(d: int, k: int) -> int:
@@ -117,18 +151,47 @@ class SO(LieGroup):
         return part
 
     def canonical_label(self, label) -> Hashable:
-        part = self._check_partition(_parse_partition(label), label)
         d = self.d
+        half = self._parse_half(label)
+        if half is not None:
+            return half
+        part = self._check_partition(_parse_partition(label), label)
         if part and part[0] == 1:
             k = len(part)
             if k > d / 2:
                 part = (1,) * (d - k)
             if 2 * len(part) == d and len(part) > 0:
                 raise ValueError(
-                    f"{self.name}: the {d // 2}-forms are reducible (self-dual and anti-self-dual parts), "
-                    "not constructed; use O(d) where they are irreducible"
+                    f"{self.name}: the {d // 2}-forms are reducible (self-dual and anti-self-dual parts); ask for "
+                    f"'selfdual' / 'antiselfdual' or ({part}, '+') / ({part}, '-'), or use O(d) where they are "
+                    "irreducible"
                 )
         return part
+
+    def _parse_half(self, label) -> tuple[tuple[int, ...], str] | None:
+        """``((1,)*n, sign)`` for the labels of the Hodge-star halves of ``Λ^n`` (SO(2n)), else None."""
+        sign = None
+        if isinstance(label, str) and label.strip().lower() in _HALF_NAMES:
+            sign, part = _HALF_NAMES[label.strip().lower()], None
+        elif (
+            isinstance(label, (tuple, list))
+            and len(label) == 2
+            and isinstance(label[0], (tuple, list))
+            and (label[1] in ("+", "-") if isinstance(label[1], str) else (
+                isinstance(label[1], (int, np.integer)) and not isinstance(label[1], bool) and label[1] in (1, -1)))
+        ):
+            sign, part = _SIGNS[label[1] if isinstance(label[1], str) else int(label[1])], _parse_partition(label[0])
+        if sign is None:
+            return None
+        if self.d % 2:
+            raise ValueError(f"{self.name}: self-dual/anti-self-dual irreps {label!r} exist only for SO(2n)")
+        n = self.d // 2
+        if part is not None and part != (1,) * n:
+            raise ValueError(
+                f"{self.name}: a sign '+'/'-' is only accepted with the middle exterior power {(1,) * n}, "
+                f"got {label!r}"
+            )
+        return ((1,) * n, sign)
 
     def _build_tensor(self, part: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         vector = self.defining_representation
@@ -140,7 +203,25 @@ class SO(LieGroup):
         k = part[0]
         return top_casimir_component(vector.symmetric_power(k), _harmonic_dim(self.d, k))
 
+    def _build_half(self, sign: str) -> tuple[np.ndarray, np.ndarray]:
+        """The Hodge-star eigenspace ``sign`` of ``Λ^n`` for SO(2n) (see module doc)."""
+        n = self.d // 2
+        forms = self.defining_representation.exterior_power(n)
+        star = hodge_star(self.d)
+        value = (1.0 if sign == "+" else -1.0) * (1.0 if n % 2 == 0 else 1j)
+        evals, evecs = np.linalg.eig(star)
+        keep = np.abs(evals - value) < 1e-9
+        if int(keep.sum()) != math.comb(self.d, n) // 2:
+            raise RuntimeError(f"Hodge star eigenspace has dimension {int(keep.sum())}; please report")
+        basis = canonical_basis(orthonormalize(evecs[:, keep], rank=int(keep.sum())))
+        if n % 2 == 0:
+            basis = basis.real
+        sub = forms.restrict(basis)
+        return sub.numpy_generators(), sub.numpy_discrete()
+
     def _build_irrep(self, label: Hashable) -> tuple[np.ndarray, np.ndarray]:
+        if len(label) == 2 and isinstance(label[1], str):
+            return self._build_half(label[1])
         return self._build_tensor(label)
 
     def _tensor_labels(self, max_dim: int) -> list[tuple[int, ...]]:
@@ -155,9 +236,15 @@ class SO(LieGroup):
         return sorted(set(out), key=lambda p: (sum(p), p))
 
     def _candidate_labels(self, max_dim: int) -> list[Hashable]:
-        return self._tensor_labels(max_dim)
+        out: list[Hashable] = list(self._tensor_labels(max_dim))
+        n = self.d // 2
+        if self.d % 2 == 0 and math.comb(self.d, n) // 2 <= max_dim:
+            out += [((1,) * n, "+"), ((1,) * n, "-")]
+        return out
 
     def format_label(self, label: Hashable) -> str:
+        if len(label) == 2 and isinstance(label[1], str):
+            return f"{tuple(label[0])}{label[1]}"
         return str(tuple(label))
 
     def _random_matrix(self, generator: torch.Generator | None) -> np.ndarray:
