@@ -5,7 +5,9 @@ Cases (uvu, per-edge weights, every path allowed by the selection rules, NequIP/
   (b) 128x0e+128x1o x 0e+1o+2e+3o -> 128x0e+128x1o+128x2e, 5,000 edges (MACE-medium)
 Forward and forward+backward (gradients w.r.t. both inputs and the weights); the two libraries are timed
 interleaved (ours, e3nn, ours, e3nn, ...) after warm-up, and the median is reported. e3nn's weights are the
-same tensor, and the outputs are compared (max abs error column). Writes benchmarks/results/tensor_product.csv.
+same tensor, and the outputs are compared (max abs error column). Writes benchmarks/results/tensor_product.csv,
+with the 1-minute load average at the end of each case (the timings are only comparable on a quiet machine).
+Both libraries run eager (no torch.compile). Ours takes the output-major uvu path of workbench.nn.TensorProduct.
 
 Usage: python benchmarks/tensor_product.py [--repeats 7] [--threads N] [--dtype float32]
 """
@@ -13,6 +15,7 @@ Usage: python benchmarks/tensor_product.py [--repeats 7] [--threads N] [--dtype 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -91,6 +94,7 @@ def run_case(name: str, repeats: int, dtype: torch.dtype) -> list[dict]:
                 "max_abs_err": err,
                 "max_abs_out": scale,
                 "threads": torch.get_num_threads(),
+                "load_avg_1min": os.getloadavg()[0],
             }
         )
     return rows
@@ -109,7 +113,9 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     rows = [row for name in args.cases for row in run_case(name, args.repeats, dtype)]
     table = pd.DataFrame(rows)
-    shown = table[["case", "pass", "edges", "ours_ms", "e3nn_ms", "speedup", "max_abs_err", "threads"]].copy()
+    shown = table[
+        ["case", "pass", "edges", "ours_ms", "e3nn_ms", "speedup", "max_abs_err", "threads", "load_avg_1min"]
+    ].copy()
     shown["ours_ms"], shown["e3nn_ms"] = shown["ours_ms"].round(1), shown["e3nn_ms"].round(1)
     shown["speedup"] = shown["speedup"].round(2)
     shown["max_abs_err"] = shown["max_abs_err"].map(lambda v: f"{v:.1e}")

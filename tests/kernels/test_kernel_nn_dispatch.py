@@ -78,3 +78,35 @@ def test_convolution_double_backward_through_the_kernel_path() -> None:
     assert torch.allclose(forces, forces_ref, atol=1e-10)
     for a, b in zip(grads_tri, grads_ref):
         assert torch.allclose(a, b, atol=1e-9)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_tensor_product_backends_agree(shared: bool) -> None:
+    from workbench.nn import TensorProduct
+
+    irreps1, irreps2, irreps_out = "3x0e+2x1o+1x2e", "0e+1o+2e", "3x0e+2x1o+1x2e+1x1e"
+    from workbench.groups import o3
+
+    a, b, c = o3.Irreps(irreps1), o3.Irreps(irreps2), o3.Irreps(irreps_out)
+    ins = [(i1, i2, io, "uvu", True) for i1, (m1, r1) in enumerate(a) for i2, (_, r2) in enumerate(b)
+           for io, (mo, ro) in enumerate(c) if mo == m1 and ro in r1 * r2]
+    torch.manual_seed(0)
+    tp = TensorProduct(a, b, c, ins, shared_weights=shared, internal_weights=shared, backend="torch")
+    x1 = torch.randn(9, a.dim, requires_grad=True)
+    x2 = torch.randn(9, b.dim, requires_grad=True)
+    w = None if shared else torch.randn(9, tp.weight_numel, requires_grad=True)
+    ref = tp(x1, x2, w)
+    tp.backend = "triton"
+    tri = tp(x1, x2, w)
+    assert (tri - ref).abs().max() <= 1e-5 * max(1.0, float(ref.abs().max()))
+    inputs = [x1, x2] + ([tp.weight] if shared else [w])
+    g = torch.randn_like(ref)
+    for a_, b_ in zip(torch.autograd.grad(tri, inputs, g), torch.autograd.grad(ref, inputs, g)):
+        assert (a_ - b_).abs().max() <= 3e-4 * max(1.0, float(b_.abs().max()))
+
+
+def test_tensor_product_triton_rejects_products_the_kernel_does_not_cover() -> None:
+    from workbench.nn import FullyConnectedTensorProduct
+
+    with pytest.raises(ValueError, match="backend='triton' covers O\\(3\\) products"):
+        FullyConnectedTensorProduct("2x0e+1x1o", "0e+1o", "2x0e+1x1o", backend="triton")

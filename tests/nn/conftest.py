@@ -3,13 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
-
-
-def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    """max |a - b| / max(1, max |b|)."""
-    a, b = a.detach(), b.detach()
-    return float((a - b).abs().max() / max(1.0, float(b.abs().max())))
 
 
 @pytest.fixture(scope="session")
@@ -17,11 +10,3 @@ def lorentz():
     from workbench.groups.lorentz import Lorentz
 
     return Lorentz()
-
-
-def random_o3(generator: torch.Generator) -> torch.Tensor:
-    """Random O(3) matrix, improper (with parity) half of the time."""
-    from workbench.groups import o3
-
-    r = o3.rand_matrix(generator=generator).to(torch.float64)
-    return r if bool(torch.randint(0, 2, (1,), generator=generator)) else -r

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 import torch
-from conftest import random_o3, rel_err
+from nn_test_utils import random_o3, rel_err
 
 from workbench.groups import o3
 from workbench.nn import EquivariantConvolution, radius_graph, scatter_sum

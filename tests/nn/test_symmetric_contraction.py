@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import random_o3, rel_err
+from nn_test_utils import random_o3, rel_err
 
 from workbench.groups import o3
 from workbench.nn import GroupIrreps, SymmetricContraction, symmetric_basis

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import random_o3, rel_err
+from nn_test_utils import random_o3, rel_err
 
 from workbench.groups import o3
 from workbench.nn import (
@@ -107,13 +107,19 @@ def test_e3nn_parity_subclasses(cls):
     assert rel_err(ours(x1, x2), ref(x1, x2)) <= 1e-6
 
 
-def test_chunked_evaluation_matches_single_block():
-    ins = instructions("uvu", "8x0e+8x1o+8x2e", "0e+1o+2e+3o", "8x0e+8x1o+8x2e")
+@pytest.mark.parametrize("mode", ["uvw", "uvu"])  # the general path and the specialised uvu path chunk differently
+def test_chunked_evaluation_matches_single_block(mode):
+    ins = instructions(mode, "8x0e+8x1o+8x2e", "0e+1o+2e+3o", "8x0e+8x1o+8x2e")
     tp = TensorProduct("8x0e+8x1o+8x2e", "0e+1o+2e+3o", "8x0e+8x1o+8x2e", ins, shared_weights=False)
     x1, x2 = o3.Irreps("8x0e+8x1o+8x2e").randn(300, -1), o3.Irreps("0e+1o+2e+3o").randn(300, -1)
     w = torch.randn(300, tp.weight_numel)
     full = tp(x1, x2, w)
-    tp._chunk_rows = 32
+    if mode == "uvu":
+        assert tp._uvu is not None
+        tp._uvu = tp._uvu._replace(rows=32)
+    else:
+        assert tp._uvu is None
+        tp._chunk_rows = 32
     assert torch.allclose(tp(x1, x2, w), full, atol=1e-5)
 
 

@@ -18,6 +18,13 @@ produces every path's output at once; only then are the per-path weights applied
 exist are computed, so the cost follows the non-zero coupling paths; no outer product ``x1 x x2`` is
 materialized.
 
+The NequIP/MACE case (every instruction ``uvu`` with weights, second-input multiplicities 1, real couplings)
+takes an output-major path instead (``_build_uvu_plan``): per output segment, the weighted first-input
+features ``y[e, (path, i), u]`` (multiplicity ``u`` as the contiguous axis) meet the stacked couplings
+``A[e, k, (path, i)] = x2 @ C`` in one batched matmul, so only non-zero path blocks are multiplied. Eager
+evaluation runs in edge chunks of about 2**19 intermediate elements; without autograd the chunks are written
+straight into a preallocated output.
+
 Any group: pass ``group=`` (a ``workbench.groups`` group) and irreps of that group (see
 :class:`workbench.nn.GroupIrreps`). Couplings come from ``group.clebsch_gordan``; a product with coupling
 multiplicity ``m > 1`` gets ``m`` independent paths per instruction, whose weights are stored consecutively
@@ -97,6 +104,24 @@ class _Group(NamedTuple):
     num_paths: int
 
 
+class _UvuOutput(NamedTuple):
+    start: int  # first column of this output segment
+    mul: int
+    dim: int
+    depth: int  # D = sum over the paths into this output of dim(x1 segment)
+    cg_name: str  # [dim_in2, dim * D] stacked couplings (path constants included), columns (k, p, i)
+    runs: tuple  # (group index, first, last) runs of the group's output-sorted paths, in D order
+
+
+class _UvuPlan(NamedTuple):
+    groups: tuple  # per first-input group: (x1 start, mul, dim, number of paths, weights gathered as [u] rows)
+    outputs: tuple  # _UvuOutput per produced output segment
+    complete: bool  # every non-empty output segment is produced (else the rest is zero)
+    rows: int  # eager edge-chunk size
+    single_mul: bool  # all groups share one multiplicity u: the weights are viewed as [..., paths, u] rows
+    weight_rows: tuple  # single_mul: per group, the weight row of each (output-sorted) path
+
+
 class TensorProduct(ConstantsMixin):
     r"""Tensor product with explicit instructions, e3nn 0.6 compatible.
 
@@ -112,10 +137,16 @@ class TensorProduct(ConstantsMixin):
         shared_weights: one weight vector for the whole batch (``[weight_numel]``) or one per batch element
             (``[..., weight_numel]``, e.g. per edge).
         group: ``None`` for O(3) (e3nn basis) or a ``workbench.groups`` group.
+        backend: ``"auto"`` (Triton kernel on CUDA when Triton is installed and the product is eligible, torch
+            otherwise), ``"triton"`` or ``"torch"``. The kernel (:func:`workbench.kernels.uvu_tensor_product`)
+            covers O(3) products whose instructions are all ``uvu`` with weights and whose variances are the
+            defaults; ``"triton"`` on any other product raises ``ValueError``. Same numbers either way.
 
     Shapes: ``forward(x1 [..., irreps_in1.dim], x2 [..., irreps_in2.dim], weight) -> [..., irreps_out.dim]``,
     with the leading dimensions of ``x1`` and ``x2`` (and of ``weight`` when not shared) broadcast together.
     """
+
+    _uvu_in_place = True  # no-grad uvu: write the weighted features in place (measured faster)
 
     def __init__(
         self,
@@ -131,9 +162,14 @@ class TensorProduct(ConstantsMixin):
         internal_weights: bool | None = None,
         shared_weights: bool | None = None,
         group: Any = None,
+        backend: str = "auto",
     ) -> None:
         super().__init__()
         self._init_constants()
+        from workbench.kernels.dispatch import BACKENDS
+
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if irrep_normalization not in ("component", "norm", "none"):
             raise ValueError(f"irrep_normalization={irrep_normalization!r}; expected 'component', 'norm' or 'none'")
         if path_normalization not in ("element", "path", "none"):
@@ -151,6 +187,15 @@ class TensorProduct(ConstantsMixin):
         in1_var = self._check_var(in1_var, len(s1), "in1_var")
         in2_var = self._check_var(in2_var, len(s2), "in2_var")
         out_var = self._check_var(out_var, len(so), "out_var")
+        kernel_ok = (group is None and all(mode == "uvu" and has_w for _, _, _, mode, has_w, _ in raw)
+                     and all(v == 1.0 for v in (*in1_var, *in2_var, *out_var)))
+        if backend == "triton" and not kernel_ok:
+            raise ValueError("backend='triton' covers O(3) products whose instructions are all 'uvu' with weights "
+                             "and default variances; use backend='torch' (or 'auto') for this one")
+        self.backend = backend
+        # e3nn-style instructions for workbench.kernels.uvu_spec (same normalization); spec built on first use
+        self._kernel_instructions = [tuple(i) for i in raw] if kernel_ok else None
+        self._kernel_spec = None
 
         couplings = [so.coupling(s1.segments[a][1], s2.segments[b][1], so.segments[c][1]) for a, b, c, *_ in raw]
         for (a, b, c, *_), cg in zip(raw, couplings):
@@ -420,6 +465,69 @@ class TensorProduct(ConstantsMixin):
             self._single_class_perm = "_out_perm"
             self.register_constant("_out_perm", torch.tensor(perm, dtype=torch.long))
         self._plan = plan
+        self._uvu = self._build_uvu_plan()
+
+    def _build_uvu_plan(self) -> _UvuPlan | None:
+        """Output-major plan for the NequIP/MACE case: every instruction ``uvu`` with weights, ``mul2 == 1``.
+
+        For each output segment ``o`` (multiplicity ``u``, dimension ``d``) and each path ``p -> o`` with first
+        input segment ``x1_p`` (dimension ``d1``):
+
+            y[e, (p, i), u] = w_p[e, u] x1_p[e, u, i]          (elementwise; ``u`` is the contiguous axis)
+            A[e, k, (p, i)] = sum_j x2[e, j] C_p[i, j, k]       (one small matmul with the stacked couplings)
+            out_o[e, k, u]  = sum_{(p, i)} A[e, k, (p, i)] y[e, (p, i), u]   (one bmm per output segment)
+
+        so the batched matmul does exactly the non-zero-path work, with the long multiplicity axis as its
+        column dimension, and no zero blocks are materialized.
+        """
+        if self._complex or not self._plan or not all(g.fast for g in self._plan):
+            return None
+        so = self.space_out
+        out_slices = so.slices()
+        per_out: dict[int, list[tuple[int, int, int, torch.Tensor]]] = {}
+        group_specs = []
+        for gi, g in enumerate(self._plan):
+            block = self._constant_masters[g.cg_name].reshape(g.in2_stop - g.in2_start, g.dim1, g.k_total)
+            paths = sorted(g.paths, key=lambda p: p.i_out)  # paths into one output become a contiguous run
+            blocks = all(p.weight_offset % g.mul1 == 0 for p in paths) and self.weight_numel % g.mul1 == 0
+            if blocks:  # gather whole [u] weight rows of a [..., weight_numel / u, u] view
+                weight_index = [p.weight_offset // g.mul1 for p in paths]
+            else:
+                weight_index = [p.weight_offset + u for p in paths for u in range(g.mul1)]
+            self.register_constant(f"_uvu_windex_{gi}", torch.tensor(weight_index, dtype=torch.long))
+            group_specs.append((g.in1_start, g.mul1, g.dim1, len(paths), blocks))
+            q = 0
+            while q < len(paths):
+                r = q
+                while r < len(paths) and paths[r].i_out == paths[q].i_out:
+                    r += 1
+                d_out = paths[q].dim_out
+                cg = torch.zeros(self._dim_in2, d_out, r - q, g.dim1, dtype=block.dtype)
+                for t, p in enumerate(paths[q:r]):
+                    cg[g.in2_start : g.in2_stop, :, t] = block[:, :, p.k_start : p.k_start + d_out].transpose(1, 2)
+                per_out.setdefault(paths[q].i_out, []).append((gi, q, r, cg.reshape(self._dim_in2, d_out, -1)))
+                q = r
+        outputs = []
+        for io, items in sorted(per_out.items()):
+            cg = torch.cat([c for *_, c in items], dim=2)  # [dim_in2, d_out, D]
+            name = f"_uvu_cg_{io}"
+            self.register_constant(name, cg.reshape(self._dim_in2, -1))
+            mul, d_out = self._out_segments[io]
+            runs = tuple((gi, q, r) for gi, q, r, _ in items)
+            outputs.append(_UvuOutput(out_slices[io].start, mul, d_out, cg.shape[2], name, runs))
+        covered = {o.start for o in outputs}
+        complete = all(sl.start in covered or sl.stop == sl.start for sl in out_slices)
+        largest = max(o.mul * o.depth for o in outputs)
+        # eager row chunks: the largest intermediate (y of one output) stays near 2**19 elements (2 MiB float32;
+        # measured best on CPU for both benchmark cases, smaller chunks pay per-op overhead)
+        rows = max(64, min(8192, (1 << 19) // max(largest, 1)))
+        single_mul = len({spec[1] for spec in group_specs}) == 1 and all(spec[4] for spec in group_specs)
+        weight_rows: tuple = ()
+        if single_mul:
+            weight_rows = tuple(
+                tuple(self._constant_masters[f"_uvu_windex_{gi}"].tolist()) for gi in range(len(group_specs))
+            )
+        return _UvuPlan(tuple(group_specs), tuple(outputs), complete, rows, single_mul, weight_rows)
 
     # ------------------------------------------------------------------ public helpers
     def __repr__(self) -> str:
@@ -494,11 +602,30 @@ class TensorProduct(ConstantsMixin):
         x2 = x2.expand(batch + (self._dim_in2,)).reshape(-1, self._dim_in2)
         if not self.shared_weights:
             w = w.expand(batch + (self.weight_numel,)).reshape(-1, self.weight_numel)
+        if self._kernel_instructions is not None and self.backend != "torch" and x1.shape[0] > 0:
+            from workbench.kernels import resolve_backend
+
+            if resolve_backend(self.backend, x1) == "triton":
+                return self._contract_triton(x1, x2, w).reshape(batch + (self._dim_out,))
         out = self._contract(x1, x2, w)
         return out.reshape(batch + (self._dim_out,))
 
+    def _contract_triton(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """The uvu product by the Triton kernel (per-row weights; shared weights are broadcast to the rows)."""
+        from workbench.kernels import uvu_spec, uvu_tensor_product
+
+        if self._kernel_spec is None:
+            self._kernel_spec = uvu_spec(self.irreps_in1, self.irreps_in2, self.irreps_out, self._kernel_instructions,
+                                         irrep_normalization=self.irrep_normalization,
+                                         path_normalization=self.path_normalization)
+        if self.shared_weights:
+            w = w.expand(x1.shape[0], self.weight_numel)
+        return uvu_tensor_product(x1, x2, w, self._kernel_spec, backend="triton")
+
     def _contract(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         n = x1.shape[0]
+        if self._uvu is not None:
+            return self._contract_uvu(x1, x2, w)
         rows = self._chunk_rows
         if n <= 2 * rows or torch.compiler.is_compiling() or torch.jit.is_scripting():
             return self._contract_chunk(x1, x2, w)
@@ -508,6 +635,93 @@ class TensorProduct(ConstantsMixin):
         ws = [w] * len(x1s) if self.shared_weights else list(w.split(rows))
         outs = [self._contract_chunk(a, b, c) for a, b, c in zip(x1s, x2s, ws)]
         return torch.cat(outs, dim=0)
+
+    def _contract_uvu(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Output-major uvu evaluation (see :meth:`_build_uvu_plan`), in edge chunks when eager."""
+        plan = self._uvu
+        n = x1.shape[0]
+        rows = plan.rows
+        tracing = torch.compiler.is_compiling() or torch.jit.is_scripting()
+        if n <= rows or tracing:
+            return self._uvu_chunk(x1, x2, w, None)
+        starts = range(0, n, rows)
+        needs_grad = torch.is_grad_enabled() and (x1.requires_grad or x2.requires_grad or w.requires_grad)
+        if needs_grad:
+            # autograd: concatenate the chunks (in-place writes would make backward clone the output per chunk)
+            x1s, x2s = x1.split(rows), x2.split(rows)
+            ws = [w] * len(x1s) if self.shared_weights else list(w.split(rows))
+            return torch.cat([self._uvu_chunk(a, b, c, None) for a, b, c in zip(x1s, x2s, ws)], dim=0)
+        out = x1.new_empty(n, self._dim_out)
+        for s in starts:
+            m = min(rows, n - s)
+            c = w if self.shared_weights else w.narrow(0, s, m)
+            self._uvu_chunk(x1.narrow(0, s, m), x2.narrow(0, s, m), c, out.narrow(0, s, m))
+        return out
+
+    def _uvu_chunk(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+        plan = self._uvu
+        n = x1.shape[0]
+        # per group: weights [n or 1, paths, u] (paths sorted by output) and x1 transposed to [n, 1, d1, u]
+        # split (not narrow) so that backward concatenates instead of zero-filling a full-size gradient per piece
+        x1_segments = x1.split(self._in1_sizes, dim=1)
+        wb = w.unsqueeze(0) if self.shared_weights else w
+        needs_grad = torch.is_grad_enabled() and (x1.requires_grad or x2.requires_grad or w.requires_grad)
+        # weight rows as views (unbind: no gather forward, one stack backward); measured faster with autograd
+        # or long rows, while a contiguous per-group gather wins for short rows without autograd
+        use_rows = plan.single_mul and (needs_grad or plan.groups[0][1] >= 64)
+        if use_rows:
+            u = plan.groups[0][1]
+            rows_w = wb.view(wb.shape[0], self.weight_numel // u, u).unbind(1)
+        weights, feats = [], []  # per group: per-path weights [n or 1, 1, u]; x1 transposed to [n, d1, u]
+        for gi, (start, mul, dim, num, blocks) in enumerate(plan.groups):
+            if use_rows:
+                weights.append([rows_w[i][:, None, :] for i in plan.weight_rows[gi]])
+            else:
+                if blocks:
+                    index = getattr(self, f"_uvu_windex_{gi}")
+                    wg = wb.view(wb.shape[0], self.weight_numel // mul, mul).index_select(1, index)
+                else:
+                    wg = wb.index_select(1, getattr(self, f"_uvu_windex_{gi}"))
+                weights.append(list(wg.view(wb.shape[0], num, 1, mul).unbind(1)))
+            feats.append(x1_segments[self._in1_index[start]].view(n, mul, dim).transpose(1, 2).contiguous())
+        write_in_place = self._uvu_in_place and not needs_grad and not torch.compiler.is_compiling()
+        write_in_place = write_in_place and not torch.jit.is_scripting()
+        pieces = []
+        for o in plan.outputs:
+            terms = [(weights[gi][t], feats[gi]) for gi, q, r in o.runs for t in range(q, r)]
+            if write_in_place:  # y[:, (path, i), :] written directly, no concatenation copy
+                y = x1.new_empty(n, o.depth, o.mul)
+                offset = 0
+                for wt, feat in terms:
+                    torch.mul(wt, feat, out=y.narrow(1, offset, feat.shape[1]))
+                    offset += feat.shape[1]
+            else:
+                ys = [wt * feat for wt, feat in terms]
+                y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=1)  # [n, D, u]
+            a = torch.matmul(x2, getattr(self, o.cg_name).to(x1.dtype)).view(n, o.dim, o.depth)
+            z = torch.bmm(a, y).transpose(1, 2)  # [n, u, d_out]
+            if out is not None:
+                out.narrow(1, o.start, o.mul * o.dim).view(n, o.mul, o.dim).copy_(z)
+            else:
+                pieces.append((o.start, z.reshape(n, o.mul * o.dim)))
+        if out is None:
+            if plan.complete:  # outputs are in column order
+                return pieces[0][1] if len(pieces) == 1 else torch.cat([t for _, t in pieces], dim=1)
+            out = x1.new_zeros(n, self._dim_out)
+            return out.index_copy(1, self._uvu_columns(pieces, x1.device), torch.cat([t for _, t in pieces], 1))
+        if not plan.complete:
+            self._zero_uncovered(out)
+        return out
+
+    def _uvu_columns(self, pieces: list, device: torch.device) -> torch.Tensor:
+        cols = [torch.arange(start, start + t.shape[1], device=device) for start, t in pieces]
+        return torch.cat(cols)
+
+    def _zero_uncovered(self, out: torch.Tensor) -> None:
+        covered = {o.start for o in self._uvu.outputs}
+        for sl in self.space_out.slices():
+            if sl.start not in covered and sl.stop > sl.start:
+                out[:, sl].zero_()
 
     def _contract_chunk(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         n = x1.shape[0]
