@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.groups import O2, O3, SO, SO2, SO3, SU2, SU3, Lorentz, O, Representation
+from workbench.groups import O2, O3, SO, SO2, SO3, SU2, SU3, Lorentz, O, Representation, Sp
 from workbench.groups.representation import check_structure_constants
 
 pytestmark = pytest.mark.unit
@@ -33,6 +33,19 @@ CASES = {
     "O4": (lambda: O(4), ["scalar", "pseudoscalar", "vector", "antisymmetric", "symmetric"],
            [("vector", "vector", "antisymmetric"), ("vector", "pseudovector", "pseudoscalar"),
             ("vector", "symmetric", "vector")]),
+    "SO4": (lambda: SO(4), ["vector", "selfdual", "antiselfdual", "symmetric"],
+            [("vector", "vector", "selfdual"), ("vector", "vector", "antiselfdual"),
+             ("selfdual", "antiselfdual", "symmetric"), ("selfdual", "selfdual", "selfdual")]),
+    "SO6": (lambda: SO(6), ["vector", "selfdual", "antiselfdual", "antisymmetric"],
+            [("vector", "antisymmetric", "selfdual"), ("vector", "antisymmetric", "antiselfdual"),
+             ("selfdual", "antiselfdual", "scalar"), ("vector", "selfdual", "antisymmetric")]),
+    "Sp4": (lambda: Sp(4), ["defining", "antisymmetric", "adjoint", (2, 1), (3,)],
+            [("defining", "defining", "scalar"), ("defining", "defining", "antisymmetric"),
+             ("defining", "defining", "adjoint"), ("defining", "antisymmetric", (2, 1)),
+             ("adjoint", "adjoint", "adjoint"), ("defining", "adjoint", (3,))]),
+    "Sp6": (lambda: Sp(6), ["defining", "antisymmetric", "adjoint", (1, 1, 1)],
+            [("defining", "defining", "antisymmetric"), ("defining", "antisymmetric", (1, 1, 1)),
+             ("adjoint", "defining", "defining")]),
 }
 
 
