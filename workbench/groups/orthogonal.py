@@ -47,6 +47,7 @@ import torch
 from workbench.groups.group import LieGroup
 from workbench.groups.linalg import canonical_basis, orthonormalize
 from workbench.groups.numerical_irreps import top_casimir_component
+from workbench.groups.partitions import as_partition
 
 __all__ = ["O", "SO", "hodge_star"]
 
@@ -80,15 +81,8 @@ def _parse_partition(label) -> tuple[int, ...]:
         raise ValueError(
             f"unknown irrep name {label!r}: expected one of {sorted(_NAMES)} or a partition like (2,) or (1, 1)"
         )
-    if isinstance(label, (tuple, list)) and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in label
-    ):
-        part = tuple(int(v) for v in label)
-        if any(v < 0 for v in part):
-            raise ValueError(f"partition entries must be >= 0, got {label!r}")
-        part = tuple(v for v in part if v > 0)
-        if list(part) != sorted(part, reverse=True):
-            raise ValueError(f"a partition must be non-increasing, got {label!r}")
+    part = as_partition(label)
+    if part is not None:
         return part
     raise ValueError(f"irrep label must be a partition like (2,) or (1, 1) or a name like 'vector', got {label!r}")
 

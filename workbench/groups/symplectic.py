@@ -36,6 +36,7 @@ import torch
 from workbench.groups.group import LieGroup
 from workbench.groups.linalg import canonical_basis, orthonormalize
 from workbench.groups.numerical_irreps import top_casimir_component
+from workbench.groups.partitions import as_partition
 
 __all__ = ["Sp", "symplectic_form", "symplectic_weyl_dimension"]
 
@@ -110,16 +111,7 @@ def _parse_partition(label, n: int) -> tuple[int, ...]:
                 "like (1,), (2,) or (1, 1)"
             )
         part = _NAMES[key]
-    elif isinstance(label, (tuple, list)) and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in label
-    ):
-        part = tuple(int(v) for v in label)
-        if any(v < 0 for v in part):
-            raise ValueError(f"partition entries must be >= 0, got {label!r}")
-        part = tuple(v for v in part if v > 0)
-        if list(part) != sorted(part, reverse=True):
-            raise ValueError(f"a partition must be non-increasing, got {label!r}")
-    else:
+    elif (part := as_partition(label)) is None:
         raise ValueError(
             f"Sp({2 * n}) irrep label must be a partition like (1,), (2,), (2, 1) or a name like 'defining', "
             f"got {label!r}"
