@@ -60,6 +60,9 @@ def lab_command(root_dir: str | Path, settings_dir: str | Path, *, port: int | N
         "--LabApp.extension_manager=readonly",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.news_url=",
+        # kernels talk over Unix sockets: no TCP ports to race for (a random free port can be taken between
+        # being chosen and being bound, which failed a kernel start in CI) and no unencrypted loopback TCP
+        "--KernelManager.transport=ipc",
     ]
     argv.append("--ServerApp.open_browser=" + ("True" if open_browser else "False"))
     if port is not None:
