@@ -69,14 +69,20 @@ def triton_available(device: torch.device | str | torch.Tensor) -> bool:
     return False
 
 
+def check_backend(backend: object) -> str:
+    """``backend`` if it is one of :data:`BACKENDS`, else ``ValueError`` (layers call this at construction)."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return backend
+
+
 def resolve_backend(backend: str, device: torch.device | str | torch.Tensor) -> str:
     """Resolve ``backend`` (``"auto"``, ``"triton"`` or ``"torch"``) to ``"triton"`` or ``"torch"`` for ``device``.
 
     ``"auto"`` picks ``"triton"`` only on CUDA with Triton importable (never the CPU interpreter). ``"triton"``
     raises ``RuntimeError`` where the kernels cannot run (no Triton, or a CPU tensor without ``TRITON_INTERPRET=1``).
     """
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    check_backend(backend)
     dev = _as_device(device)
     if backend == "torch":
         return "torch"

@@ -59,10 +59,9 @@ class EquivariantConvolution(torch.nn.Module):
     ) -> None:
         super().__init__()
         from workbench.groups import o3
-        from workbench.kernels.dispatch import BACKENDS
+        from workbench.kernels.dispatch import check_backend
 
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        check_backend(backend)
         self.backend, self.deterministic = backend, bool(deterministic)
 
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
@@ -87,18 +86,12 @@ class EquivariantConvolution(torch.nn.Module):
         self.radial = RadialMLP([num_basis, *radial_hidden, self.tp.weight_numel])
         self.linear = Linear(self.irreps_mid, self.irreps_out)
         self.avg_num_neighbors = float(avg_num_neighbors)
-        self._instructions = instructions
-        self._kernel_spec = None  # built on first use of the Triton backend
 
     def _fused(self, x: torch.Tensor, vec: torch.Tensor, weights: torch.Tensor, edge_index: torch.Tensor):
         """Gather + spherical harmonics + uvu product + scatter in one Triton kernel, ``[N, irreps_mid.dim]``."""
-        from workbench.kernels import fused_convolution, uvu_spec
+        from workbench.kernels import fused_convolution
 
-        if self._kernel_spec is None:
-            self._kernel_spec = uvu_spec(self.irreps_in, self.irreps_sh, self.irreps_mid, self._instructions,
-                                         irrep_normalization=self.tp.irrep_normalization,
-                                         path_normalization=self.tp.path_normalization)
-        return fused_convolution(x, vec, weights, edge_index, self._kernel_spec, normalize=True,
+        return fused_convolution(x, vec, weights, edge_index, self.tp.kernel_spec(), normalize=True,
                                  normalization="component", deterministic=self.deterministic, backend="triton")
 
     def forward(

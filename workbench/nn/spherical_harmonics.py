@@ -24,7 +24,7 @@ class SphericalHarmonics(torch.nn.Module):
                  backend: str = "auto") -> None:
         super().__init__()
         from workbench.groups import o3
-        from workbench.kernels.dispatch import BACKENDS
+        from workbench.kernels.dispatch import check_backend
 
         if normalization not in ("component", "norm", "integral"):
             raise ValueError(f"normalization={normalization!r}; expected 'component', 'norm' or 'integral'")
@@ -36,8 +36,7 @@ class SphericalHarmonics(torch.nn.Module):
         for mul, ir in self.irreps_out:
             if mul != 1 or ir.p != (-1) ** ir.l:
                 raise ValueError(f"irreps_out={self.irreps_out}: spherical harmonics are 1x l with parity (-1)^l")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        check_backend(backend)
         if backend == "triton" and self.irreps_out.lmax > 10:
             raise ValueError(f"backend='triton' covers l <= 10, irreps_out={self.irreps_out}")
         self.normalize, self.normalization, self.backend = bool(normalize), normalization, backend

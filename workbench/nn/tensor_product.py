@@ -166,10 +166,9 @@ class TensorProduct(ConstantsMixin):
     ) -> None:
         super().__init__()
         self._init_constants()
-        from workbench.kernels.dispatch import BACKENDS
+        from workbench.kernels.dispatch import check_backend
 
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        check_backend(backend)
         if irrep_normalization not in ("component", "norm", "none"):
             raise ValueError(f"irrep_normalization={irrep_normalization!r}; expected 'component', 'norm' or 'none'")
         if path_normalization not in ("element", "path", "none"):
@@ -610,17 +609,27 @@ class TensorProduct(ConstantsMixin):
         out = self._contract(x1, x2, w)
         return out.reshape(batch + (self._dim_out,))
 
-    def _contract_triton(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """The uvu product by the Triton kernel (per-row weights; shared weights are broadcast to the rows)."""
-        from workbench.kernels import uvu_spec, uvu_tensor_product
-
+    def kernel_spec(self):
+        """The :class:`workbench.kernels.UVUSpec` of this product (same paths, normalization and weight layout),
+        built once; ``ValueError`` if the Triton kernels do not cover it (see ``backend``)."""
+        if self._kernel_instructions is None:
+            raise ValueError("the Triton kernels cover O(3) products whose instructions are all 'uvu' with weights "
+                             "and default variances; this one is not")
         if self._kernel_spec is None:
+            from workbench.kernels import uvu_spec
+
             self._kernel_spec = uvu_spec(self.irreps_in1, self.irreps_in2, self.irreps_out, self._kernel_instructions,
                                          irrep_normalization=self.irrep_normalization,
                                          path_normalization=self.path_normalization)
+        return self._kernel_spec
+
+    def _contract_triton(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """The uvu product by the Triton kernel (per-row weights; shared weights are broadcast to the rows)."""
+        from workbench.kernels import uvu_tensor_product
+
         if self.shared_weights:
             w = w.expand(x1.shape[0], self.weight_numel)
-        return uvu_tensor_product(x1, x2, w, self._kernel_spec, backend="triton")
+        return uvu_tensor_product(x1, x2, w, self.kernel_spec(), backend="triton")
 
     def _contract(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         n = x1.shape[0]
