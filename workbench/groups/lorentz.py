@@ -121,20 +121,19 @@ class Lorentz(LieGroup):
 
     def boost(self, rapidity: float, direction) -> GroupElement:
         """Pure boost of ``rapidity`` along the 3-vector ``direction`` (normalized here; must be non-zero)."""
-        n = as_numpy(direction, "direction").astype(np.float64)
-        if n.shape != (3,) or not np.all(np.isfinite(n)) or np.linalg.norm(n) == 0:
-            raise ValueError(f"direction must be a finite non-zero 3-vector, got {direction!r}")
-        if not np.isfinite(float(rapidity)):
-            raise ValueError(f"rapidity must be finite, got {rapidity!r}")
-        n = n / np.linalg.norm(n)
-        return self.exp(np.concatenate([np.zeros(3), float(rapidity) * n]))
+        t = _scaled_unit_vector(rapidity, "rapidity", direction, "direction")
+        return self.exp(np.concatenate([np.zeros(3), t]))
 
     def rotation(self, angle: float, axis) -> GroupElement:
         """Right-handed rotation by ``angle`` about the 3-vector ``axis`` (normalized here; must be non-zero)."""
-        n = as_numpy(axis, "axis").astype(np.float64)
-        if n.shape != (3,) or not np.all(np.isfinite(n)) or np.linalg.norm(n) == 0:
-            raise ValueError(f"axis must be a finite non-zero 3-vector, got {axis!r}")
-        if not np.isfinite(float(angle)):
-            raise ValueError(f"angle must be finite, got {angle!r}")
-        n = n / np.linalg.norm(n)
-        return self.exp(np.concatenate([float(angle) * n, np.zeros(3)]))
+        return self.exp(np.concatenate([_scaled_unit_vector(angle, "angle", axis, "axis"), np.zeros(3)]))
+
+
+def _scaled_unit_vector(amount: float, amount_name: str, vector, vector_name: str) -> np.ndarray:
+    """``amount * vector / |vector|`` after checking that both are finite and the 3-vector is non-zero."""
+    n = as_numpy(vector, vector_name).astype(np.float64)
+    if n.shape != (3,) or not np.all(np.isfinite(n)) or np.linalg.norm(n) == 0:
+        raise ValueError(f"{vector_name} must be a finite non-zero 3-vector, got {vector!r}")
+    if not np.isfinite(float(amount)):
+        raise ValueError(f"{amount_name} must be finite, got {amount!r}")
+    return float(amount) * n / np.linalg.norm(n)
