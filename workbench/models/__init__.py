@@ -1,0 +1,52 @@
+"""workbench.models: molecular property models on :mod:`workbench.nn`.
+
+- :class:`SchNet`: invariant baseline (distances only).
+- :class:`NequIP`: gated equivariant convolutions (arXiv 2101.03164).
+- :class:`MACE`: many-body atomic cluster expansion messages (arXiv 2206.07697).
+- :class:`Equiformer`: equivariant graph attention transformer (arXiv 2206.11990).
+
+All share :class:`~workbench.models.base.MolecularModel`'s interface:
+``model(z [A], pos [A, 3], batch [A], num_graphs) -> [B]`` (``output="scalar"``) or ``[B, 3]`` (``"dipole"``).
+:func:`build_model` makes one by name with common hyper-parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.models.base import OUTPUTS, QM9_ELEMENTS, REDUCTIONS, MolecularModel, NodeFeatures
+from workbench.models.equiformer import Equiformer
+from workbench.models.mace import MACE
+from workbench.models.nequip import NequIP
+from workbench.models.schnet import SchNet
+
+__all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "Equiformer", "MACE", "MolecularModel", "NequIP",
+           "NodeFeatures", "SchNet", "build_model"]
+
+#: name -> (class, is it equivariant beyond invariants)
+MODELS: dict[str, type[MolecularModel]] = {"schnet": SchNet, "nequip": NequIP, "mace": MACE, "equiformer": Equiformer}
+
+
+def build_model(name: str, *, channels: int = 32, lmax: int = 2, num_layers: int | None = None,
+                **kwargs: Any) -> MolecularModel:
+    """Model ``name`` (one of :data:`MODELS`) with ``channels`` and ``lmax`` mapped onto each architecture.
+
+    ``lmax`` is the degree of the hidden features (NequIP, Equiformer; MACE's ``L`` is ``min(lmax, 1)`` hidden
+    with ``sh_lmax = lmax`` for its atomic basis; SchNet ignores it). ``num_layers`` defaults to each class's
+    default. Other keyword arguments (``r_max``, ``output``, ``reduce``, ``avg_num_neighbors``, ...) pass through.
+    """
+    key = str(name).lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+    if int(channels) < 1 or int(lmax) < 0:
+        raise ValueError(f"channels must be >= 1 and lmax >= 0, got {channels}, {lmax}")
+    if key == "schnet":
+        kwargs.pop("avg_num_neighbors", None)
+        if num_layers is not None:
+            kwargs["num_interactions"] = num_layers
+        return SchNet(channels=channels, **kwargs)
+    if num_layers is not None:
+        kwargs["num_layers"] = num_layers
+    if key == "mace":
+        return MACE(channels=channels, lmax=min(int(lmax), 1), sh_lmax=max(int(lmax), 1), **kwargs)
+    return MODELS[key](channels=channels, lmax=max(int(lmax), 1), **kwargs)

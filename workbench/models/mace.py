@@ -1,0 +1,90 @@
+"""MACE (Batatia et al., NeurIPS 2022, arXiv 2206.07697) for molecular properties.
+
+Per layer ``t`` (species one-hot ``y_i``, hidden features ``h_i``)::
+
+    A_i = Linear( sum_j R(r_ij) Y(r_ij) (x) Linear(h)_j / avg_num_neighbors )      # atomic basis, C x (0e+1o+...)
+    B_i = SymmetricContraction(A_i; y_i)                                          # many-body product, order nu
+    h_i <- Linear(B_i) + SelfConnection(h_i, y_i)                                 # element-dependent skip
+
+``A`` is :class:`workbench.nn.EquivariantConvolution` up to ``sh_lmax``; the product is
+:class:`workbench.nn.SymmetricContraction` with ``correlation`` (body order ``correlation + 1``) and weights per
+element. Hidden features are ``channels x (0e + 1o + ...)`` up to ``lmax`` (MACE's ``L``). As in MACE, every layer
+is read out: the head sees the scalars of all layers side by side (one MLP on their concatenation instead of
+MACE's sum of per-layer linear readouts plus a final MLP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from workbench.groups import o3
+from workbench.models.base import QM9_ELEMENTS, MolecularModel, NodeFeatures, split_scalars_vectors
+from workbench.models.nequip import natural_irreps
+from workbench.nn.convolution import EquivariantConvolution
+from workbench.nn.linear import Linear
+from workbench.nn.symmetric_contraction import SymmetricContraction
+from workbench.nn.tensor_product import FullyConnectedTensorProduct
+
+__all__ = ["MACE"]
+
+
+class _Layer(torch.nn.Module):
+    def __init__(self, irreps_in, irreps_out, channels, sh_lmax, correlation, num_elements, r_max, num_basis,
+                 radial_hidden, avg_num_neighbors):
+        super().__init__()
+        irreps_a = natural_irreps(channels, sh_lmax)
+        self.linear_up = Linear(irreps_in, irreps_in)
+        self.conv = EquivariantConvolution(irreps_in, irreps_a, lmax=sh_lmax, r_max=r_max, num_basis=num_basis,
+                                           radial_hidden=radial_hidden, avg_num_neighbors=avg_num_neighbors)
+        self.product = SymmetricContraction(irreps_a, irreps_out, correlation, num_elements)
+        self.linear = Linear(irreps_out, irreps_out)
+        self.self_connection = FullyConnectedTensorProduct(irreps_in, f"{num_elements}x0e", irreps_out)
+        self.irreps_out = o3.Irreps(irreps_out)
+
+    def forward(self, h, onehot, pos, edge_index):
+        a = self.conv(self.linear_up(h), pos, edge_index)
+        return self.linear(self.product(a, onehot)) + self.self_connection(h, onehot)
+
+
+class MACE(MolecularModel):
+    """MACE with ``num_layers`` layers (arguments of the base class pass through).
+
+    Args:
+        channels: multiplicity of every irrep (MACE's ``128x0e+128x1o`` is ``channels=128, lmax=1``).
+        lmax: highest degree of the hidden features (MACE's ``L``).
+        sh_lmax: highest degree of the edge spherical harmonics and of the atomic basis ``A``.
+        correlation: order of the symmetric contraction (MACE: 3, i.e. 4-body messages).
+        num_layers: number of layers (MACE: 2).
+        num_basis, radial_hidden, avg_num_neighbors: radial embedding and message normalization.
+    """
+
+    def __init__(self, channels: int = 32, lmax: int = 1, sh_lmax: int = 2, correlation: int = 3,
+                 num_layers: int = 2, num_basis: int = 8, radial_hidden: Sequence[int] = (64,),
+                 avg_num_neighbors: float = 16.0, elements: Sequence[int] = QM9_ELEMENTS, r_max: float = 5.0,
+                 output: str = "scalar", reduce: str = "sum") -> None:
+        super().__init__(elements, r_max, output, reduce)
+        if int(num_layers) < 1 or int(channels) < 1 or int(lmax) < 0 or int(sh_lmax) < max(int(lmax), 1):
+            raise ValueError(f"need num_layers >= 1, channels >= 1, 0 <= lmax <= sh_lmax, sh_lmax >= 1; got "
+                             f"{num_layers}, {channels}, {lmax}, {sh_lmax}")
+        hidden = natural_irreps(channels, lmax)
+        self.embedding = Linear(f"{self.num_elements}x0e", f"{channels}x0e")
+        irreps, layers = o3.Irreps(f"{channels}x0e"), []
+        for _ in range(int(num_layers)):
+            layers.append(_Layer(irreps, hidden, channels, int(sh_lmax), int(correlation), self.num_elements,
+                                 self.r_max, num_basis, radial_hidden, avg_num_neighbors))
+            irreps = hidden
+        self.layers = torch.nn.ModuleList(layers)
+        self.irreps_hidden = hidden
+        self._init_head(channels * (int(num_layers) + 1), channels if int(lmax) >= 1 else 0)
+
+    def node_features(self, species, pos, edge_index):
+        onehot = torch.nn.functional.one_hot(species, self.num_elements).to(pos.dtype)
+        h = self.embedding(onehot)
+        scalars = [h]
+        for layer in self.layers:
+            h = layer(h, onehot, pos, edge_index)
+            scalars.append(split_scalars_vectors(h, layer.irreps_out).scalars)
+        last = split_scalars_vectors(h, self.irreps_hidden)
+        return NodeFeatures(torch.cat(scalars, dim=1), last.vectors)
