@@ -27,7 +27,32 @@ from workbench.nn.radial import BesselBasis, PolynomialCutoff, RadialMLP
 from workbench.nn.spherical_harmonics import SphericalHarmonics
 from workbench.nn.tensor_product import TensorProduct
 
-__all__ = ["EquivariantConvolution"]
+__all__ = ["EquivariantConvolution", "edge_tensor_product"]
+
+
+def edge_tensor_product(irreps_in: Any, irreps_sh: Any, irreps_wanted: Any) -> TensorProduct:
+    """The channelwise (``uvu``) product ``x_j (x) Y(r_ij)`` of a point convolution, with per-edge weights.
+
+    Keeps every path ``ir_in x ir_sh -> ir`` whose ``ir`` occurs in ``irreps_wanted`` (NequIP's rule), one output
+    segment per path (``irreps_out`` of the result; feed it to a :class:`Linear`). Shared by
+    :class:`EquivariantConvolution` and the attention blocks of :mod:`workbench.models`.
+    Raises ValueError when no path reaches ``irreps_wanted``.
+    """
+    from workbench.groups import o3
+
+    irreps_in, irreps_sh = o3.Irreps(irreps_in), o3.Irreps(irreps_sh)
+    wanted = {ir for _, ir in o3.Irreps(irreps_wanted)}
+    mid, instructions = [], []
+    for i1, (mul, ir1) in enumerate(irreps_in):
+        for i2, (_, ir2) in enumerate(irreps_sh):
+            for ir in ir1 * ir2:
+                if ir in wanted:
+                    instructions.append((i1, i2, len(mid), "uvu", True))
+                    mid.append((mul, ir))
+    if not instructions:
+        raise ValueError(f"no path from {irreps_in} x {irreps_sh} reaches {o3.Irreps(irreps_wanted)}")
+    return TensorProduct(irreps_in, irreps_sh, o3.Irreps(mid), instructions, shared_weights=False,
+                         internal_weights=False)
 
 
 class EquivariantConvolution(torch.nn.Module):
@@ -67,21 +92,9 @@ class EquivariantConvolution(torch.nn.Module):
         self.irreps_in, self.irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
         self.sh = SphericalHarmonics(int(lmax), normalize=True, normalization="component")
         self.irreps_sh = self.sh.irreps_out
-        wanted = {ir for _, ir in self.irreps_out}
-        mid, instructions = [], []
-        for i1, (mul, ir1) in enumerate(self.irreps_in):
-            for i2, (_, ir2) in enumerate(self.irreps_sh):
-                for ir in ir1 * ir2:
-                    if ir in wanted:
-                        instructions.append((i1, i2, len(mid), "uvu", True))
-                        mid.append((mul, ir))
-        if not instructions:
-            raise ValueError(f"no path from {self.irreps_in} x {self.irreps_sh} reaches {self.irreps_out}")
-        self.irreps_mid = o3.Irreps(mid)
-        self.tp = TensorProduct(
-            self.irreps_in, self.irreps_sh, self.irreps_mid, instructions, shared_weights=False, internal_weights=False
-        )
-        self.radial_basis = BesselBasis(r_max, num_basis)
+        self.tp = edge_tensor_product(self.irreps_in, self.irreps_sh, self.irreps_out)
+        self.irreps_mid = self.tp.irreps_out
+        self.radial_basis = BesselBasis(r_max, num_basis, normalize=True)
         self.cutoff = PolynomialCutoff(r_max, cutoff_p)
         self.radial = RadialMLP([num_basis, *radial_hidden, self.tp.weight_numel])
         self.linear = Linear(self.irreps_mid, self.irreps_out)

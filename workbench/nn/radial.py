@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
 __all__ = ["BesselBasis", "PolynomialCutoff", "GaussianBasis", "RadialMLP"]
@@ -27,10 +28,13 @@ def _check_lengths(r: torch.Tensor) -> None:
 
 
 class BesselBasis(torch.nn.Module):
-    """NequIP's Bessel basis ``[..., num_basis]`` of lengths ``r [...]`` (finite at r=0 only in the limit;
-    zero-length edges are not expected in a radius graph). ``trainable`` makes the frequencies learnable."""
+    """NequIP's Bessel basis ``[..., num_basis]`` of lengths ``r [...]``: ``(2 / r_max) sin(n pi r / r_max) / r``
+    (finite at r=0 only in the limit; zero-length edges are not expected in a radius graph). ``trainable`` makes
+    the frequencies learnable. ``normalize=True`` multiplies by ``r_max^2 / sqrt(6)`` so that every function has
+    unit mean square for neighbours uniformly distributed in the ball of radius ``r_max`` (without it the basis
+    is ~0.1 in size for ``r_max = 5`` and the radial MLP starts with tiny weights)."""
 
-    def __init__(self, r_max: float, num_basis: int = 8, trainable: bool = False) -> None:
+    def __init__(self, r_max: float, num_basis: int = 8, trainable: bool = False, normalize: bool = False) -> None:
         super().__init__()
         if not r_max > 0:
             raise ValueError(f"r_max must be > 0, got {r_max}")
@@ -38,6 +42,7 @@ class BesselBasis(torch.nn.Module):
             raise ValueError(f"num_basis must be >= 1, got {num_basis}")
         self.r_max, self.num_basis = float(r_max), int(num_basis)
         self.trainable = bool(trainable)
+        self.prefactor = (2.0 / self.r_max) * (self.r_max**2 / math.sqrt(6.0) if normalize else 1.0)
         n = torch.arange(1, self.num_basis + 1, dtype=torch.get_default_dtype())
         if trainable:
             self.freqs = torch.nn.Parameter(n * math.pi / self.r_max)
@@ -49,7 +54,7 @@ class BesselBasis(torch.nn.Module):
         _check_lengths(r)
         r = r[..., None]
         freqs = self.freqs.to(r.dtype) if self.trainable else self.n.to(r.dtype) * (math.pi / self.r_max)
-        return (2.0 / self.r_max) * torch.sin(freqs * r) / r
+        return self.prefactor * torch.sin(freqs * r) / r
 
 
 class PolynomialCutoff(torch.nn.Module):
@@ -89,9 +94,24 @@ class GaussianBasis(torch.nn.Module):
         return torch.exp(-0.5 * d * d)
 
 
+def normalized_silu(x: torch.Tensor) -> torch.Tensor:
+    """SiLU scaled to unit second moment on standard normal inputs (e3nn's ``normalize2mom``)."""
+    return torch.nn.functional.silu(x) * _SILU_2MOM
+
+
+def _second_moment_scale(f) -> float:
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)  # E over N(0, 1)
+    values = f(torch.tensor(nodes, dtype=torch.float64)).numpy()
+    return float(1.0 / math.sqrt(np.sum(weights * values**2) / math.sqrt(2 * math.pi)))
+
+
+_SILU_2MOM = _second_moment_scale(torch.nn.functional.silu)
+
+
 class RadialMLP(torch.nn.Module):
-    """MLP ``[..., sizes[0]] -> [..., sizes[-1]]`` with SiLU between layers, no biases (so that a zero radial
-    embedding, e.g. beyond the cutoff, gives zero weights), weights ~ N(0, 1) / sqrt(fan_in)."""
+    """MLP ``[..., sizes[0]] -> [..., sizes[-1]]`` with :func:`normalized_silu` between layers (as e3nn's
+    FullyConnectedNet), no biases (so that a zero radial embedding, e.g. beyond the cutoff, gives zero weights),
+    weights ~ N(0, 1) / sqrt(fan_in)."""
 
     def __init__(self, sizes: Sequence[int], activation: Callable[[torch.Tensor], torch.Tensor] | None = None):
         super().__init__()
@@ -99,7 +119,7 @@ class RadialMLP(torch.nn.Module):
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes must list >= 2 positive layer widths, got {sizes}")
         self.sizes = sizes
-        self.activation = activation if activation is not None else torch.nn.functional.silu
+        self.activation = activation if activation is not None else normalized_silu
         self.weights = torch.nn.ParameterList(
             [torch.nn.Parameter(torch.randn(a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
         )

@@ -1,0 +1,4 @@
+"""workbench.pipelines: the end-to-end jobs behind ``notebooks/pipelines/`` (resumable, headless, tested).
+
+- :func:`workbench.pipelines.qm9.run_qm9`: train a molecular model on a QM9 label and evaluate it.
+"""

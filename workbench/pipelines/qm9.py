@@ -1,0 +1,339 @@
+"""The QM9 property pipeline: data -> split -> target scaling -> model -> training -> test metrics.
+
+One function, :func:`run_qm9`, serves the notebook ``notebooks/pipelines/qm9.ipynb``, the full-size runs of
+``benchmarks/qm9_models.py`` and the tests. It is resumable: calling it again with the same ``output_dir`` and
+config continues from the last checkpoint (:func:`workbench.train.fit`) and ends with the same metrics as an
+uninterrupted run.
+
+How a target is learned (:func:`target_task`):
+
+- ``homo``, ``lumo``, ``gap``, ``A``, ``B``, ``C``: intensive, the atomic outputs are averaged per molecule;
+- total energies ``u0, u298, h298, g298`` and the ``*_atom`` energies: extensive, summed, after subtracting
+  per-element reference energies fitted on the training split (:func:`workbench.data.qm9.fit_atom_references`);
+- ``zpve``, ``cv``, ``alpha``, ``r2``: extensive, summed;
+- ``mu``: the model predicts the dipole vector (equivariant head) and ``|mu|`` is compared with the label.
+
+Targets are standardised with training-split statistics; the loss is L1 (or MSE) on standardised values; test
+MAEs are reported in the label's unit and, for energies, in meV.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from workbench.data.qm9 import (
+    DEFAULT_QM9_CSV,
+    DEFAULT_QM9_DIR,
+    HARTREE_TO_MEV,
+    QM9_ENERGY_TARGETS,
+    QM9_TARGETS,
+    QM9Dataset,
+    cached_qm9_conformers,
+    collate_qm9,
+    fit_atom_references,
+    fixed_split,
+    validate_target_names,
+)
+from workbench.models import MODELS, build_model
+from workbench.nn.graph import radius_graph
+from workbench.train import TrainConfig, fit
+
+__all__ = ["QM9RunConfig", "QM9RunResult", "TargetTask", "TargetTransform", "target_task", "resolve_qm9_data",
+           "run_qm9", "KCAL_PER_MOL_TO_MEV"]
+
+#: 1 kcal/mol in meV.
+KCAL_PER_MOL_TO_MEV: float = 4184.0 / 6.02214076e23 / 1.602176634e-19 * 1000.0
+
+_INTENSIVE = ("homo", "lumo", "gap", "A", "B", "C")
+_ATOM_REFERENCED = QM9_ENERGY_TARGETS + ("u0_atom", "u298_atom", "h298_atom", "g298_atom")
+
+
+@dataclass(frozen=True)
+class TargetTask:
+    """How one QM9 label is learned: ``output`` ("scalar" | "dipole"), ``reduce`` ("sum" | "mean"), whether
+    per-element reference energies are subtracted, the label's ``unit`` and its factor to meV (or None)."""
+
+    target: str
+    output: str
+    reduce: str
+    atom_references: bool
+    unit: str
+    to_mev: float | None
+
+
+def target_task(target: str) -> TargetTask:
+    """The :class:`TargetTask` of a QM9 label; an unknown name raises ValueError listing the valid ones."""
+    (target,) = validate_target_names([target])
+    unit = QM9_TARGETS[target][0]
+    to_mev = HARTREE_TO_MEV if unit == "Ha" else KCAL_PER_MOL_TO_MEV if unit == "kcal/mol" else None
+    if target == "mu":
+        return TargetTask(target, "dipole", "sum", False, unit, None)
+    reduce = "mean" if target in _INTENSIVE else "sum"
+    return TargetTask(target, "scalar", reduce, target in _ATOM_REFERENCED, unit, to_mev)
+
+
+class TargetTransform(torch.nn.Module):
+    """Label <-> model output: ``t = (y - sum_atoms ref[z] - mean) / std`` (scalar targets) or ``t = y / std``
+    compared with ``|model output|`` (dipole). Built from the training split only; saved as JSON."""
+
+    def __init__(self, task: TargetTask, mean: float, std: float, references: dict[int, float] | None = None):
+        super().__init__()
+        if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+            raise ValueError(f"need a finite mean and a positive std, got {mean}, {std}")
+        self.task, self.mean, self.std = task, float(mean), float(std)
+        self.references = {int(k): float(v) for k, v in (references or {}).items()}
+        if task.atom_references and not self.references:
+            raise ValueError(f"target {task.target} needs atom reference energies")
+        table = torch.zeros(max(self.references, default=0) + 1, dtype=torch.float64)
+        known = torch.zeros(table.shape[0], dtype=torch.bool)
+        for z, e in self.references.items():
+            table[z], known[z] = e, True
+        self.register_buffer("_reference_of_z", table, persistent=False)
+        self.register_buffer("_known", known, persistent=False)
+
+    def reference(self, z: torch.Tensor, batch: torch.Tensor, num_graphs: int) -> torch.Tensor:
+        """``[B]`` sum of the per-element references of each molecule (zeros for a task without references);
+        an element without a reference raises ValueError."""
+        if not self.task.atom_references:
+            return torch.zeros(num_graphs, dtype=torch.float64)
+        known = (z >= 0) & (z < self._known.shape[0])
+        known[known.clone()] = self._known[z[known]]
+        if not bool(known.all()):
+            raise ValueError(f"no {self.task.target} reference energy for element(s) "
+                             f"{sorted({int(v) for v in z[~known]})}; known: {sorted(self.references)}")
+        return torch.zeros(num_graphs, dtype=torch.float64).index_add(0, batch, self._reference_of_z[z])
+
+    def encode(self, y: torch.Tensor, z: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        """Labels ``[B]`` -> standardised targets ``[B]`` (the model's scale)."""
+        if self.task.output == "dipole":
+            return y / self.std
+        ref = self.reference(z, batch, y.shape[0]).to(y.dtype)
+        return (y - ref - self.mean) / self.std
+
+    def decode(self, out: torch.Tensor, z: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        """Model outputs (``[B]`` or dipoles ``[B, 3]``) -> predicted labels ``[B]`` in the label's unit."""
+        if self.task.output == "dipole":
+            return torch.linalg.norm(out, dim=-1) * self.std
+        ref = self.reference(z, batch, out.shape[0]).to(out.dtype)
+        return out * self.std + self.mean + ref
+
+    def model_scale(self, out: torch.Tensor) -> torch.Tensor:
+        """Model outputs -> the standardised quantity compared with :meth:`encode` in the loss."""
+        return torch.linalg.norm(out, dim=-1) if self.task.output == "dipole" else out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": asdict(self.task), "mean": self.mean, "std": self.std,
+                "references": {str(k): v for k, v in self.references.items()}}
+
+
+@dataclass
+class QM9RunConfig:
+    """Parameters of :func:`run_qm9` (the notebook's parameters map onto these).
+
+    ``data_path``: ``""`` for the shipped subset (``data/qm9``), a conformer folder (``manifest.json`` +
+    ``qm9_conformers.npz``), or a QM9 CSV (conformers are then built once with RDKit into ``cache_dir``).
+    ``n_train``, ``n_val``, ``n_test``: caps on the split parts (0 = the whole part). The split itself is fixed
+    by ``split_seed`` (80/10/10 of the dataset) so that runs with different models share it.
+    """
+
+    model: str = "schnet"
+    target: str = "gap"
+    n_train: int = 0
+    n_val: int = 0
+    n_test: int = 0
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    lmax: int = 2
+    channels: int = 32
+    num_layers: int = 0  # 0: the model's default
+    r_max: float = 5.0
+    loss: str = "l1"
+    ema_decay: float = 0.99
+    seed: int = 0
+    split_seed: int = 0
+    data_path: str = ""
+    cache_dir: str = ""
+    checkpoint_every: int = 100
+    max_steps: int = 0  # > 0: stop after this many optimizer steps (resumable)
+    progress: bool = True
+
+    def validate(self) -> None:
+        if self.model.lower() not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; valid models: {', '.join(MODELS)}")
+        target_task(self.target)
+        if self.loss not in ("l1", "mse"):
+            raise ValueError(f"loss must be 'l1' or 'mse', got {self.loss!r}")
+        for name in ("n_train", "n_val", "n_test", "num_layers", "max_steps"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class QM9RunResult:
+    """What :func:`run_qm9` produced: per-epoch ``history``, per-molecule test ``predictions``, ``metrics``
+    (also written to ``<output_dir>/metrics.json``), the trained ``model`` (best validation weights) and the
+    ``transform``. ``completed`` is False when ``max_steps`` stopped the run early (no test metrics yet)."""
+
+    history: pd.DataFrame
+    predictions: pd.DataFrame | None
+    metrics: dict[str, Any]
+    model: torch.nn.Module
+    transform: TargetTransform
+    output_dir: Path
+    completed: bool
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def resolve_qm9_data(data_path: str | Path = "", cache_dir: str | Path = "", seed: int = 0) -> Path:
+    """The conformer folder for ``data_path`` (see :class:`QM9RunConfig`); missing paths raise
+    FileNotFoundError naming the expected path and the shipped subset."""
+    if not str(data_path):
+        return DEFAULT_QM9_DIR
+    path = Path(data_path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"QM9 data not found at {path}. Pass a conformer folder (manifest.json + qm9_conformers.npz), a QM9 "
+            f"CSV like {DEFAULT_QM9_CSV}, or leave data_path empty for the shipped subset in {DEFAULT_QM9_DIR}."
+        )
+    if path.is_dir():
+        return path
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"{path} is neither a conformer folder nor a .csv table")
+    default = Path.home() / ".cache" / "equivariant-workbench" / "qm9"
+    folder = Path(cache_dir) if str(cache_dir) else default / f"{path.stem}-seed{seed}"
+    return cached_qm9_conformers(folder, seed=seed, n=None, csv_path=path)
+
+
+def _cap(indices: np.ndarray, n: int, seed: int) -> np.ndarray:
+    if n <= 0 or n >= indices.size:
+        return indices
+    return np.sort(np.random.default_rng(seed).permutation(indices)[:n])
+
+
+def _avg_num_neighbors(dataset: QM9Dataset, r_max: float, sample: int = 500) -> float:
+    items = [dataset[i] for i in range(min(sample, len(dataset)))]
+    batch = collate_qm9(items)
+    edge_index, _ = radius_graph(batch.pos.double(), r_max, batch.batch)
+    return float(edge_index.shape[1]) / float(batch.z.shape[0])
+
+
+def _predict(model, transform, dataset, labels64, batch_size) -> pd.DataFrame:
+    rows = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch_size):
+            batch = collate_qm9([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            out = model(batch.z, batch.pos, batch.batch, batch.num_graphs)
+            pred = transform.decode(out.double(), batch.z, batch.batch)
+            for k in range(batch.num_graphs):
+                rows.append({"index": int(batch.index[k]), "mol_id": batch.mol_id[k],
+                             "y_true": float(labels64[batch.index[k]]), "y_pred": float(pred[k])})
+    frame = pd.DataFrame(rows)
+    frame["abs_error"] = (frame["y_pred"] - frame["y_true"]).abs()
+    frame["smiles"] = [dataset.conformers.smiles[i] for i in frame["index"]]
+    frame["n_atoms"] = [int(dataset.conformers.n_atoms[i]) for i in frame["index"]]
+    return frame
+
+
+def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/qm9", **overrides: Any
+            ) -> QM9RunResult:
+    """Train ``config.model`` on ``config.target`` and evaluate it on the test split (module docstring).
+
+    Writes into ``output_dir``: ``split.json``, ``transform.json``, ``checkpoint.pt`` (resume), ``metrics.csv``
+    (per epoch), ``best_model.pt``, ``test_predictions.csv`` and ``metrics.json``.
+    """
+    config = QM9RunConfig(**{**(asdict(config) if config else {}), **overrides})
+    config.validate()
+    task = target_task(config.target)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+
+    folder = resolve_qm9_data(config.data_path, config.cache_dir, seed=0)
+    full = QM9Dataset(folder, targets=[task.target])
+    split = fixed_split(len(full), seed=config.split_seed, path=out / "split.json")
+    train_idx = _cap(split["train"], config.n_train, config.split_seed)
+    val_idx = _cap(split["val"], config.n_val, config.split_seed + 1)
+    test_idx = _cap(split["test"], config.n_test, config.split_seed + 2)
+    train_set, val_set, test_set = full.subset(train_idx), full.subset(val_idx), full.subset(test_idx)
+
+    references: dict[int, float] = {}
+    labels = full.conformers.target_column(task.target)[train_idx]
+    if task.atom_references:
+        refs = fit_atom_references(full.conformers, task.target, train_idx)
+        references = dict(zip(refs.elements, refs.energies.tolist()))
+        labels = labels - full.conformers.element_counts(refs.elements)[train_idx] @ refs.energies
+        missing = sorted(set(np.unique(full.conformers.z).tolist()) - set(references))
+        if missing:
+            warnings.warn(f"element(s) {missing} occur in the data but not in the {train_idx.size} training molecules: "
+                          f"their {task.target} reference energy is set to 0 and molecules containing them will be "
+                          "predicted poorly; use more training molecules", stacklevel=2)
+            references.update({int(e): 0.0 for e in missing})
+    if task.output == "dipole":
+        mean, std = 0.0, float(np.sqrt(np.mean(labels**2)))
+    else:
+        mean, std = float(labels.mean()), float(labels.std())
+    transform = TargetTransform(task, mean, std, references)
+    (out / "transform.json").write_text(json.dumps(transform.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    torch.manual_seed(config.seed)
+    avg_nb = _avg_num_neighbors(train_set, config.r_max)
+    model = build_model(config.model, channels=config.channels, lmax=config.lmax,
+                        num_layers=config.num_layers or None, r_max=config.r_max, output=task.output,
+                        reduce=task.reduce, avg_num_neighbors=avg_nb)
+    criterion = torch.nn.functional.l1_loss if config.loss == "l1" else torch.nn.functional.mse_loss
+
+    # float64 labels by row: float32 cannot hold a total energy (~ -400 Ha) to better than ~1 meV
+    labels64 = torch.tensor(np.array(full.conformers.target_column(task.target), dtype=np.float64))
+
+    def loss_fn(m: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        out_ = m(batch.z, batch.pos, batch.batch, batch.num_graphs)
+        target = transform.encode(labels64[batch.index], batch.z, batch.batch).to(out_.dtype)
+        pred = transform.model_scale(out_)
+        loss = criterion(pred, target)
+        mae = float((pred.detach() - target).abs().mean()) * transform.std
+        return loss, {"mae": mae}
+
+    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                               weight_decay=config.weight_decay, schedule="cosine", warmup_steps=0,
+                               ema_decay=config.ema_decay or None, checkpoint_every=config.checkpoint_every,
+                               seed=config.seed, progress=config.progress, grad_clip=10.0)
+    result = fit(model, loss_fn, train_set, val_set, config=train_config, output_dir=out, collate_fn=collate_qm9,
+                 max_steps=config.max_steps or None)
+    files = dict(result.files)
+    if not result.completed:
+        return QM9RunResult(result.history, None, {}, model, transform, out, False, files)
+
+    if "best_model" in files:
+        model.load_state_dict(torch.load(files["best_model"], weights_only=True))
+    predictions = _predict(model, transform, test_set, labels64, max(config.batch_size, 64))
+    predictions.to_csv(out / "test_predictions.csv", index=False)
+    files["test_predictions"] = out / "test_predictions.csv"
+    mae = float(predictions["abs_error"].mean())
+    rmse = float(np.sqrt(np.mean((predictions["y_pred"] - predictions["y_true"]) ** 2)))
+    metrics: dict[str, Any] = {
+        "model": config.model.lower(), "target": task.target, "unit": task.unit,
+        "test_mae": mae, "test_rmse": rmse,
+        "test_mae_mev": mae * task.to_mev if task.to_mev else None,
+        "n_train": int(train_idx.size), "n_val": int(val_idx.size), "n_test": int(test_idx.size),
+        "epochs": int(config.epochs), "parameters": int(sum(p.numel() for p in model.parameters())),
+        "avg_num_neighbors": avg_nb, "train_seconds": float(result.history["seconds"].iloc[-1])
+        if len(result.history) else 0.0,
+        "best_val_loss": result.best_val_loss, "data": str(folder), "config": asdict(config),
+        "wall_seconds_this_call": time.perf_counter() - t_start,
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    files["metrics_json"] = out / "metrics.json"
+    return QM9RunResult(result.history, predictions, metrics, model, transform, out, True, files)
