@@ -979,7 +979,8 @@ class AtomReferences:
 def fit_atom_references(
     conformers: ConformerSet, target: str = "u0", train_indices: Sequence[int] | np.ndarray | None = None
 ) -> AtomReferences:
-    """Least-squares per-element energies for a total-energy target, fitted on the training molecules only.
+    """Least-squares per-element energies for an energy target (total or atomization), fitted on the training
+    molecules only.
 
     Solves ``min_b || C b - E ||^2`` where ``C[m, e]`` counts atoms of element ``e`` in training molecule ``m`` and
     ``E`` is the target (no intercept; elements absent from the training set are left out of the fit).
@@ -989,8 +990,9 @@ def fit_atom_references(
         target: one of :data:`QM9_ENERGY_TARGETS`.
         train_indices: rows used for the fit (default: all; pass the training split to avoid test leakage).
     """
-    if target not in QM9_ENERGY_TARGETS:
-        raise ValueError(f"target must be a total-energy target {list(QM9_ENERGY_TARGETS)}, got {target!r}")
+    allowed = list(QM9_ENERGY_TARGETS) + [t for t in QM9_TARGETS if t.endswith("_atom")]
+    if target not in allowed:
+        raise ValueError(f"target must be an energy target {allowed}, got {target!r}")
     rows = np.arange(len(conformers)) if train_indices is None else np.asarray(train_indices, dtype=np.int64)
     if rows.ndim != 1 or rows.size == 0:
         raise ValueError("train_indices must be a non-empty 1-D sequence of molecule indices")

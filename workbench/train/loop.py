@@ -247,7 +247,7 @@ def fit(
                 step += 1
                 batch_index += 1
                 bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{float(loss):.4g}")
+                bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.4g}")
                 if step % config.checkpoint_every == 0:
                     checkpoint()
                 if max_steps is not None and step >= max_steps and batch_index < len(batches):
