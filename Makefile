@@ -34,7 +34,7 @@ chromium:
 	fi
 
 demo: setup
-	$(BIN)/workbench run notebooks/START_HERE.ipynb
+	$(BIN)/workbench run notebooks/pipelines/qm9.ipynb
 
 test: setup chromium
 	$(BIN)/python -m pytest

@@ -88,10 +88,17 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Benchmarks that take hours on a 2-core CPU (full-size training runs): only run when named.
+LONG_BENCHMARKS = frozenset({"qm9_models"})
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     bench_dir = runner.repo_root() / "benchmarks"
     available = {p.stem: p for p in sorted(bench_dir.glob("*.py")) if not p.name.startswith("_")}
-    names = args.names or list(available)
+    names = args.names or [n for n in available if n not in LONG_BENCHMARKS]
+    skipped = [n for n in available if n in LONG_BENCHMARKS and n not in names]
+    if skipped:
+        print(f"(not run by default, over an hour each: {', '.join(skipped)}; run them by name)", flush=True)
     missing = [n for n in names if n not in available]
     if missing:
         print(f"error: unknown benchmark(s) {missing}; available: {', '.join(available)}", file=sys.stderr)
@@ -128,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "its manifest)")
     build.set_defaults(func=_cmd_build_data)
 
-    bench = sub.add_parser("bench", help="run benchmarks/*.py (all, or the names given)")
+    bench = sub.add_parser("bench", help="run benchmarks/*.py (all quick ones, or the names given)")
     bench.add_argument("names", nargs="*")
     bench.set_defaults(func=_cmd_bench)
     return parser
