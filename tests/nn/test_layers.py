@@ -136,3 +136,23 @@ def test_radial_bases():
         BesselBasis(0.0)
     with pytest.raises(ValueError, match="last dimension"):
         mlp(torch.randn(3, 7))
+
+
+def test_complex_constant_tables_follow_dtype_casts(lorentz) -> None:
+    """Lorentz tables are complex: .double()/.to(float64) give complex128 (not complex64, not real), .float() back."""
+    import warnings
+
+    from workbench.nn import FullyConnectedTensorProduct
+
+    tp = FullyConnectedTensorProduct("2x(1/2,1/2)", "1x(1/2,1/2)", "2x(0,0)+1x(1,1)", group=lorentz)
+    names = [n for n, b in tp.named_buffers() if b.is_complex()]
+    assert names
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for cast, expected in ((tp.double, torch.complex128), (tp.float, torch.complex64),
+                               (lambda: tp.to(torch.float64), torch.complex128)):
+            cast()
+            for n in names:
+                buf = tp.get_buffer(n)
+                assert buf.dtype == expected
+                assert torch.equal(buf, tp._constant_masters[n].to(expected))

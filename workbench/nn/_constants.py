@@ -32,10 +32,23 @@ class ConstantsMixin(torch.nn.Module):
         self.register_buffer(name, stored, persistent=False)
 
     def _apply(self, fn, recurse=True):  # type: ignore[override]
-        result = super()._apply(fn, recurse) if recurse is not None else super()._apply(fn)
         masters = getattr(self, "_constant_masters", {})
+        # complex tables are taken out of torch's cast (``.to(torch.float64)`` would drop their imaginary part and
+        # ``.double()`` would leave them complex64) and re-derived below at the complex dtype matching the new one
+        held = {n: self._buffers.pop(n) for n, m in masters.items() if m.is_complex() and n in self._buffers}
+        try:
+            result = super()._apply(fn, recurse) if recurse is not None else super()._apply(fn)
+        finally:
+            for name, current in held.items():
+                p32 = fn(torch.zeros((), dtype=torch.float32, device=current.device))
+                p64 = fn(torch.zeros((), dtype=torch.float64, device=current.device))
+                if p32.dtype == torch.float32 and p64.dtype == torch.float64:  # a move, not a cast
+                    dtype = current.dtype
+                else:
+                    dtype = torch.complex128 if p64.dtype == torch.float64 else torch.complex64
+                self._buffers[name] = masters[name].to(device=p64.device, dtype=dtype)
         for name, master in masters.items():
             current = getattr(self, name)
-            if current.is_floating_point() or current.is_complex():
+            if not master.is_complex() and current.is_floating_point():
                 setattr(self, name, master.to(device=current.device, dtype=current.dtype))
         return result
