@@ -1,0 +1,399 @@
+"""Jet taggers on particle 4-momenta: Lorentz-group MACE (G-MACE), LorentzNet-style and Deep Sets baselines.
+
+Input of every model: ``momenta [B, N, 4]`` = ``(E, px, py, pz)`` in GeV of the ``N`` constituents of each of
+``B`` jets, zero-padded, and ``mask [B, N]`` (bool, ``True`` = real particle; ``None`` = all real). Output:
+``[B, num_classes]`` logits (``num_classes=1``: one logit per jet, for ``BCEWithLogitsLoss``). Padded slots are
+ignored whatever they contain; real particles must be finite, and every jet needs at least one real particle.
+
+:class:`LorentzMACE` is MACE (Batatia et al., arXiv 2206.07697) for the proper orthochronous Lorentz group, as
+in lie-nn's G-MACE (Batatia et al., arXiv 2306.00091): per layer, with ``x_j`` the irrep-basis 4-vector of
+particle ``j`` and ``h_j`` its hidden features ``C x ((0,0) + (1/2,1/2))``::
+
+    A_i = Linear( sum_{j in jet} R_c(inv_ij) [ h_j (x) (1/n, x_j) ]_c )     # atomic basis, C x ((0,0)+(1/2,1/2))
+    B_i = SymmetricContraction(A_i, group=Lorentz())                     # many-body product, order correlation
+    h_i <- Linear(B_i) + Linear(h_i)                                     # self connection (one "element")
+
+The "edge harmonic" is ``(1/n, x_j)``: its trivial part is ``1/n`` (``n`` = number of constituents, an
+invariant) so scalar messages are averages over the jet, while 4-vector messages are sums of momenta (the sum of
+all ``x_j`` is the jet 4-momentum). ``h_j (x) (1/n, x_j)`` uses the Lorentz couplings ``(0,0)x(1/2,1/2) ->
+(1/2,1/2)`` and ``(1/2,1/2)x(1/2,1/2) -> (0,0)`` (the Minkowski product) per channel (MACE's ``uvu``
+product; ``(1,0)+(0,1)+(1,1)`` are not kept). The weights ``R_c(inv_ij)`` are an MLP of pair invariants, so the
+message is linear in ``h_j`` and the coupled products ``h_j (x) Y_j`` are computed once per particle, not per
+pair. The jet is a fully connected graph (self pair included, padding masked). Initial features: an MLP of
+particle invariants. Readout: the ``(0,0)`` features of every layer (complex; their real and imaginary parts are
+each Lorentz invariant, since ``(0,0)`` is the trivial irrep) -> per-particle MLP -> masked mean -> MLP.
+
+**Change of basis.** The library's ``(1/2,1/2)`` irrep acts on complex features; a real 4-vector ``p = (E, px,
+py, pz)`` becomes ``x = S p`` with :func:`minkowski_to_irrep` ``S``, so that ``D_(1/2,1/2)(g) = S Λ(g) S^-1``
+(``Λ(g) = Lorentz().vector_matrix(g)``). ``S`` is ``Q^-1`` of :meth:`Lorentz.vector_change_of_basis` (which
+gives ``Λ = Q D Q^-1``) with its numerical noise removed and rescaled to be unitary; it is checked against
+``Q`` when first built. Features are rows, so a batch of momenta maps as ``p @ S.T``. With this ``S`` the
+library's ``(1/2,1/2) x (1/2,1/2) -> (0,0)`` coupling ``C`` gives ``x^T C x' = (p·p') / 2``.
+
+**Invariants and their numerics.** Minkowski products ``a·b = a_0 b_0 - a_1 b_1 - a_2 b_2 - a_3 b_3`` of
+nearly collinear light-like momenta cancel catastrophically (``p_i·p_j ≈ E_i E_j θ_ij^2 / 2``) and span many
+decades (from ``1e-6`` to ``1e7`` GeV^2, more after a boost), so they are always computed in float64 (whatever the
+model dtype) and enter the networks only through ``psi(s) = sign(s) log(1 + |s| / invariant_scale)`` (the
+signed log of LorentzNet; ``invariant_scale`` in GeV^2, default 1), which is Lorentz invariant because ``s`` is.
+Invariants used: ``m_i^2 = p_i·p_i``, ``p_i·P`` with the jet momentum ``P = sum_j p_j``, ``P^2``, the jet-frame
+energy fraction ``p_i·P / P^2``, ``log n`` (particle features) and ``p_i·p_j``, ``(p_i - p_j)^2``, ``m_i^2``,
+``m_j^2`` (pair features). The 4-vectors themselves enter as ``p / momentum_scale`` (a constant, default
+100 GeV: a fixed scale commutes with Lorentz transformations, a per-jet scale such as the jet pT would not).
+
+:class:`DeepSetsTagger` is a non-equivariant baseline (per-particle MLP of ``log pT, log E, log pT/pT_jet,
+log E/E_jet, Δη, Δφ, ΔR`` relative to the jet axis -> masked mean -> MLP): it is rotation-invariant about the
+beam axis only, and its outputs change under boosts. :class:`LorentzNetLite` is LorentzNet's Lorentz group
+equivariant block (Gong et al., JHEP 2022, arXiv 2201.08187): real invariant message passing on Minkowski
+products, updating 4-vectors by invariant-weighted sums of 4-vectors.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+
+import torch
+
+from workbench.groups.lorentz import Lorentz
+from workbench.nn.group_irreps import GroupIrreps
+from workbench.nn.linear import Linear
+from workbench.nn.symmetric_contraction import SymmetricContraction
+
+__all__ = ["DeepSetsTagger", "LorentzMACE", "LorentzNetLite", "check_jets", "minkowski_dot", "minkowski_to_irrep",
+           "psi"]
+
+_ETA = (1.0, -1.0, -1.0, -1.0)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def check_jets(momenta: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate a padded batch of jets; returns ``(momenta with padded slots zeroed, mask)``.
+
+    Raises ``ValueError`` for a shape other than ``momenta [B, N, 4]``, ``mask [B, N]`` (bool), an empty batch,
+    a jet without real particles (naming its row) or non-finite momenta of real particles (naming the rows).
+    """
+    if not isinstance(momenta, torch.Tensor):
+        raise TypeError(f"momenta must be a torch.Tensor [B, N, 4], got {type(momenta).__name__}")
+    if momenta.dim() != 3 or momenta.shape[-1] != 4:
+        raise ValueError(f"momenta must have shape [B, N, 4] (E, px, py, pz in GeV), got {tuple(momenta.shape)}")
+    if not momenta.is_floating_point():
+        raise ValueError(f"momenta must be a floating-point tensor, got {momenta.dtype}")
+    b, n = momenta.shape[:2]
+    if b == 0:
+        raise ValueError("momenta: empty batch (B = 0 jets)")
+    if mask is None:
+        mask = torch.ones(b, n, dtype=torch.bool, device=momenta.device)
+    elif not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != (b, n):
+        got = f"{mask.dtype} {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise ValueError(f"mask must be a bool tensor of shape [B, N] = [{b}, {n}] (True = real particle), got {got}")
+    empty = (~mask.any(dim=1)).nonzero().flatten().tolist()
+    if empty:
+        raise ValueError(f"jet(s) at row(s) {empty} of the batch have no constituents (mask row all False)")
+    bad = (~torch.isfinite(momenta).all(dim=-1) & mask).any(dim=1).nonzero().flatten().tolist()
+    if bad:
+        raise ValueError(f"momenta of real particles must be finite; NaN/inf in jet row(s) {bad}")
+    return torch.where(mask[..., None], momenta, torch.zeros((), dtype=momenta.dtype)), mask
+
+
+def minkowski_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a·b = a_0 b_0 - a_1 b_1 - a_2 b_2 - a_3 b_3`` over the last axis (broadcasting), in ``a``'s dtype."""
+    eta = torch.tensor(_ETA, dtype=a.dtype, device=a.device)
+    return (a * eta * b).sum(-1)
+
+
+def psi(s: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Signed log ``sign(s) log(1 + |s| / scale)``: monotone, ~linear near 0, logarithmic for large ``|s|``."""
+    return torch.sign(s) * torch.log1p(s.abs() / scale)
+
+
+@functools.cache
+def _minkowski_to_irrep_exact() -> torch.Tensor:
+    r = 2**-0.5
+    s = torch.tensor([[0, -1, 1j, 0], [1, 0, 0, 1], [-1, 0, 0, 1], [0, 1, 1j, 0]], dtype=torch.complex128) * r
+    # S must be proportional to Q^-1 of the library (Λ = Q D Q^-1): S Q = c 1 with |c| != 0
+    q = Lorentz().vector_change_of_basis().to(torch.complex128)
+    sq = s @ q
+    c = sq[0, 0]
+    if abs(c) < 1e-6 or float((sq - c * torch.eye(4, dtype=sq.dtype)).abs().max()) > 1e-9 * abs(c):
+        raise RuntimeError("the (1/2,1/2) basis of workbench.groups.lorentz changed: update minkowski_to_irrep")
+    return s
+
+
+def minkowski_to_irrep(dtype: torch.dtype = torch.complex128, device=None) -> torch.Tensor:
+    """Unitary ``S [4, 4]`` mapping ``(E, px, py, pz)`` to the ``(1/2,1/2)`` irrep basis: ``x = S p`` and
+    ``D_(1/2,1/2)(g) = S Λ(g) S^-1`` with ``Λ(g) = Lorentz().vector_matrix(g)``.
+
+    ``S = [[0, -1, i, 0], [1, 0, 0, 1], [-1, 0, 0, 1], [0, 1, i, 0]] / sqrt(2)``: the components are
+    ``(-(px - i py), E + pz, pz - E, px + i py) / sqrt(2)``, i.e. the entries of ``E + p·σ`` (up to signs).
+    """
+    return _minkowski_to_irrep_exact().to(dtype=dtype, device=device)
+
+
+def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.complex128 if dtype == torch.float64 else torch.complex64
+
+
+class _MLP(torch.nn.Sequential):
+    """``Linear -> SiLU -> ... -> Linear``; ``sizes = (in, hidden..., out)``."""
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        layers: list[torch.nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(torch.nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(torch.nn.SiLU())
+        super().__init__(*layers)
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x [B, N, F]`` over the real particles of each jet -> ``[B, F]``."""
+    m = mask.to(x.dtype)[..., None]
+    return (x * m).sum(1) / m.sum(1)
+
+
+def _invariants(p64: torch.Tensor, mask: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """float64 particle invariants ``[B, N, 5]`` and pair invariants ``[B, N, N, 4]`` (see the module doc).
+    ``p64`` has padded slots zeroed."""
+    n = mask.sum(1).to(torch.float64)  # [B]
+    jet = p64.sum(1)  # [B, 4] (padded slots are zero)
+    m2 = minkowski_dot(p64, p64)  # [B, N]
+    pp = minkowski_dot(p64, jet[:, None])  # [B, N]
+    jet2 = minkowski_dot(jet, jet)[:, None].expand_as(m2)  # [B, N]
+    # jet-frame energy fraction; |P^2| >= scale keeps the rounding noise of P^2 ~ 0 (one massless particle) small
+    frac = pp / jet2.abs().clamp_min(scale)
+    node = torch.stack([psi(m2, scale), psi(pp, scale), psi(jet2, scale), frac.clamp(-10, 10),
+                        torch.log(n)[:, None].expand_as(m2)], dim=-1)
+    dots = torch.einsum("bia,a,bja->bij", p64, torch.tensor(_ETA, dtype=p64.dtype, device=p64.device), p64)
+    sep = m2[:, :, None] + m2[:, None, :] - 2 * dots  # (p_i - p_j)^2
+    pair = torch.stack([psi(dots, scale), psi(sep, scale), psi(m2, scale)[:, :, None].expand_as(dots),
+                        psi(m2, scale)[:, None, :].expand_as(dots)], dim=-1)
+    return node, pair
+
+
+# ---------------------------------------------------------------------------------------------- LorentzMACE
+class _GMACELayer(torch.nn.Module):
+    """One G-MACE interaction + product layer (see the module doc)."""
+
+    def __init__(self, group: Lorentz, channels: int, first: bool, last: bool, correlation: int, hidden: int,
+                 num_pair: int) -> None:
+        super().__init__()
+        c = channels
+        self.channels = c
+        self.irreps_in = GroupIrreps(group, f"{c}x(0,0)" if first else f"{c}x(0,0)+{c}x(1/2,1/2)")
+        irreps_a = GroupIrreps(group, f"{c}x(0,0)+{c}x(1/2,1/2)")
+        self.irreps_out = GroupIrreps(group, f"{c}x(0,0)" if last else f"{c}x(0,0)+{c}x(1/2,1/2)")
+        scalar = GroupIrreps(group, "(0,0)").segments[0][1]
+        vector = GroupIrreps(group, "(1/2,1/2)").segments[0][1]
+        # paths (input segment, edge part: 0 = 1/n, 1 = x_j, output segment of A) and their couplings
+        ins = [scalar] if first else [scalar, vector]
+        paths, couplings, out_of = [], [], {scalar: 0, vector: 1}
+        for s, ir_in in enumerate(ins):
+            for y, ir_y in enumerate((scalar, vector)):
+                for ir_out in (scalar, vector):
+                    if ir_out in self.irreps_in.products(ir_in, ir_y):
+                        paths.append((s, y, out_of[ir_out]))
+                        cg = irreps_a.coupling(ir_in, ir_y, ir_out)[0]  # [d_in, d_y, d_out], Frobenius norm 1
+                        couplings.append(cg * math.sqrt(ir_out.dim))
+        self.paths = paths
+        # complex128 constants kept off the buffers: Module.to(torch.float64) would drop their imaginary parts
+        self._couplings = [c.to(torch.complex128) for c in couplings]
+        self._by_out = [[k for k, (_, _, o) in enumerate(paths) if o == out] for out in (0, 1)]
+        self._in_dims = [1] + ([] if first else [4])
+        self.linear_up = Linear(self.irreps_in, self.irreps_in, group=group)
+        self.radial = _MLP((num_pair, hidden, hidden, c * len(paths)))
+        self.linear_a = Linear(irreps_a, irreps_a, group=group)
+        self.product = SymmetricContraction(irreps_a, self.irreps_out, correlation, 1, group=group)
+        self.linear = Linear(self.irreps_out, self.irreps_out, group=group)
+        self.skip = Linear(self.irreps_in, self.irreps_out, group=group)
+
+    def forward(self, h: torch.Tensor, x: torch.Tensor, inv_n: torch.Tensor, pair: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        """``h [B, N, dim_in]`` complex, ``x [B, N, 4]`` complex irrep-basis 4-vectors, ``inv_n [B]`` (1/n),
+        ``pair [B, N, N, F]`` real pair invariants, ``mask [B, N]`` -> ``[B, N, dim_out]``."""
+        b, n, _ = h.shape
+        c = self.channels
+        up = self.linear_up(h)
+        segs = [s.reshape(b, n, c, d) for s, d in zip(up.split([c * d for d in self._in_dims], -1), self._in_dims)]
+        edge = (inv_n.to(h.dtype)[:, None, None].expand(b, n, 1), x)
+        # per particle j and path: [h_j (x) Y_j]_c  (linear in the weights, so computed once per particle)
+        terms: list[list[torch.Tensor]] = [[], []]
+        for k, (s, y, o) in enumerate(self.paths):
+            cg = self._couplings[k].to(dtype=h.dtype, device=h.device)
+            terms[o].append(torch.einsum("bjci,bjy,iyk->bjck", segs[s], edge[y], cg))
+        weights = self.radial(pair) * mask[:, None, :, None].to(pair.dtype)  # [B, N_i, N_j, C * P]
+        weights = weights.reshape(b, n, n, len(self.paths), c).to(h.dtype)
+        a_parts = []
+        for o in (0, 1):
+            t = torch.stack(terms[o], dim=2)  # [B, N_j, P_o, C, d]
+            w = weights[:, :, :, self._by_out[o]]  # [B, N_i, N_j, P_o, C]
+            a_parts.append(torch.einsum("bijpc,bjpcd->bicd", w, t).reshape(b, n, -1))
+        a = self.linear_a(torch.cat(a_parts, dim=-1))
+        ones = torch.ones(b * n, 1, dtype=a.real.dtype, device=a.device)
+        prod = self.product(a.reshape(b * n, -1), ones).reshape(b, n, -1)
+        return self.linear(prod) + self.skip(h)
+
+
+class LorentzMACE(torch.nn.Module):
+    """Lorentz-invariant jet tagger: G-MACE (MACE for SO+(1,3)) on the constituents' 4-momenta.
+
+    ``model(momenta [B, N, 4] GeV, mask [B, N] bool | None) -> logits [B, num_classes]``. Exactly invariant
+    (up to rounding) under proper orthochronous Lorentz transformations of all momenta, permutations of the
+    constituents and extra padded slots. Works in float32 or float64 (``model.double()``); invariants are always
+    computed in float64.
+
+    Args:
+        num_classes: outputs per jet (1: a single logit).
+        channels: multiplicity ``C`` of ``(0,0)`` and ``(1/2,1/2)`` in the hidden features and the atomic basis.
+        correlation: order of the symmetric contraction (>= 1; MACE: 3).
+        num_layers: interaction layers (the last one outputs only ``(0,0)``).
+        hidden: width of the MLPs (pair weights, embeddings, readout).
+        momentum_scale: GeV; 4-vectors enter as ``p / momentum_scale``.
+        invariant_scale: GeV^2; invariants ``s`` enter as ``psi(s) = sign(s) log(1 + |s| / invariant_scale)``.
+    """
+
+    def __init__(self, num_classes: int = 2, channels: int = 8, correlation: int = 3, num_layers: int = 2,
+                 hidden: int = 32, momentum_scale: float = 100.0, invariant_scale: float = 1.0) -> None:
+        super().__init__()
+        if int(num_classes) < 1 or int(channels) < 1 or int(num_layers) < 1 or int(hidden) < 1:
+            raise ValueError(f"num_classes, channels, num_layers and hidden must be >= 1, got {num_classes}, "
+                             f"{channels}, {num_layers}, {hidden}")
+        if int(correlation) < 1:
+            raise ValueError(f"correlation must be >= 1, got {correlation}")
+        if not (momentum_scale > 0 and invariant_scale > 0):
+            raise ValueError(f"momentum_scale and invariant_scale must be > 0, got {momentum_scale}, "
+                             f"{invariant_scale}")
+        self.group = Lorentz()
+        self.num_classes, self.channels, self.correlation = int(num_classes), int(channels), int(correlation)
+        self.momentum_scale, self.invariant_scale = float(momentum_scale), float(invariant_scale)
+        c, nl = self.channels, int(num_layers)
+        self.embedding = _MLP((5, hidden, c))
+        self.layers = torch.nn.ModuleList(
+            _GMACELayer(self.group, c, first=i == 0, last=i == nl - 1, correlation=self.correlation,
+                        hidden=int(hidden), num_pair=4)
+            for i in range(nl)
+        )
+        # per layer: real and imaginary parts of the C invariants; plus the embedding
+        self.node_readout = _MLP((c + 2 * c * nl, hidden, hidden))
+        self.head = _MLP((hidden, hidden, self.num_classes))
+
+    def forward(self, momenta: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        p, mask = check_jets(momenta, mask)
+        dtype = self.embedding[0].weight.dtype
+        cdtype = _complex_dtype(dtype)
+        node, pair = _invariants(p.to(torch.float64), mask, self.invariant_scale)
+        node, pair = node.to(dtype), pair.to(dtype)
+        s = minkowski_to_irrep(cdtype, p.device)
+        x = (p.to(dtype) / self.momentum_scale).to(cdtype) @ s.T  # [B, N, 4] in the (1/2,1/2) basis
+        inv_n = 1.0 / mask.sum(1).to(dtype)
+        h0 = self.embedding(node)
+        h = h0.to(cdtype)
+        scalars = [h0]
+        for layer in self.layers:
+            h = layer(h, x, inv_n, pair, mask)
+            inv = h[..., : self.channels]  # the C x (0,0) segment comes first
+            scalars.extend([inv.real, inv.imag])
+        feats = self.node_readout(torch.cat(scalars, dim=-1))
+        return self.head(_masked_mean(feats, mask))
+
+
+# ---------------------------------------------------------------------------------------------- baselines
+def jet_frame_features(momenta: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-particle ``[B, N, 7]``: ``log pT, log E, log(pT/pT_jet), log(E/E_jet), Δη, Δφ, ΔR`` (GeV, jet axis
+    = direction of ``P = sum p``); padded slots give zeros. Not Lorentz invariant (only rotations about z)."""
+    p = momenta.to(torch.float64)
+    jet = p.sum(1, keepdim=True)
+    tiny = 1e-9
+
+    def kin(v):
+        pt = torch.hypot(v[..., 1], v[..., 2]).clamp_min(tiny)
+        return pt, torch.asinh(v[..., 3] / pt), torch.atan2(v[..., 2], v[..., 1]), v[..., 0].clamp_min(tiny)
+
+    pt, eta, phi, e = kin(p)
+    pt_j, eta_j, phi_j, e_j = kin(jet)
+    deta = eta - eta_j
+    dphi = torch.remainder(phi - phi_j + math.pi, 2 * math.pi) - math.pi
+    feats = torch.stack([torch.log(pt), torch.log(e), torch.log(pt / pt_j), torch.log(e / e_j), deta, dphi,
+                         torch.hypot(deta, dphi)], dim=-1)
+    return torch.where(mask[..., None], feats, torch.zeros((), dtype=feats.dtype))
+
+
+class DeepSetsTagger(torch.nn.Module):
+    """Non-equivariant baseline: per-particle MLP of :func:`jet_frame_features` -> masked mean -> MLP.
+
+    ``model(momenta [B, N, 4], mask [B, N] | None) -> [B, num_classes]``. Permutation and padding invariant,
+    invariant under rotations about the beam (z) axis, but its outputs change under boosts and other rotations.
+    """
+
+    def __init__(self, num_classes: int = 2, hidden: int = 64) -> None:
+        super().__init__()
+        if int(num_classes) < 1 or int(hidden) < 1:
+            raise ValueError(f"num_classes and hidden must be >= 1, got {num_classes}, {hidden}")
+        self.num_classes = int(num_classes)
+        self.phi = _MLP((7, hidden, hidden, hidden))
+        self.rho = _MLP((hidden, hidden, self.num_classes))
+
+    def forward(self, momenta: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        p, mask = check_jets(momenta, mask)
+        dtype = self.phi[0].weight.dtype
+        return self.rho(_masked_mean(self.phi(jet_frame_features(p, mask).to(dtype)), mask))
+
+
+class _LGEB(torch.nn.Module):
+    """LorentzNet's Lorentz group equivariant block (real scalars ``h``, 4-vectors ``x``)."""
+
+    def __init__(self, hidden: int, c_weight: float, update_x: bool) -> None:
+        super().__init__()
+        self.phi_e = _MLP((2 * hidden + 2, hidden, hidden))
+        self.phi_m = torch.nn.Sequential(torch.nn.Linear(hidden, 1), torch.nn.Sigmoid())
+        self.phi_h = _MLP((2 * hidden, hidden, hidden))
+        self.phi_x = _MLP((hidden, hidden, 1)) if update_x else None
+        self.c_weight = c_weight
+
+    def forward(self, h, x, mask, inv_scale):
+        b, n, f = h.shape
+        x64 = x.to(torch.float64)
+        dots = torch.einsum("bia,a,bja->bij", x64, torch.tensor(_ETA, dtype=torch.float64, device=x.device), x64)
+        norm2 = minkowski_dot(x64, x64)
+        sep = norm2[:, :, None] + norm2[:, None, :] - 2 * dots
+        inv = torch.stack([psi(sep, inv_scale), psi(dots, inv_scale)], -1).to(h.dtype)
+        m = self.phi_e(torch.cat([h[:, :, None].expand(b, n, n, f), h[:, None].expand(b, n, n, f), inv], -1))
+        w = mask[:, None, :, None].to(h.dtype)  # sum over real j only
+        agg = (self.phi_m(m) * m * w).sum(2)
+        if self.phi_x is not None:
+            x = x + self.c_weight * (self.phi_x(m) * w * x[:, None]).sum(2)
+        return h + self.phi_h(torch.cat([h, agg], -1)), x
+
+
+class LorentzNetLite(torch.nn.Module):
+    """LorentzNet-style invariant message passing (Gong et al. 2022), without particle-type inputs.
+
+    Scalars start from an MLP of particle invariants (as :class:`LorentzMACE`), 4-vectors from
+    ``p / momentum_scale``; each block updates ``h`` with messages of ``psi((x_i - x_j)^2)``, ``psi(x_i·x_j)``
+    and ``x_i <- x_i + c sum_j phi_x(m_ij) x_j`` (Minkowski products in float64, invariant_scale here in
+    units of ``momentum_scale^2``). ``model(momenta, mask) -> [B, num_classes]``, Lorentz invariant.
+    """
+
+    def __init__(self, num_classes: int = 2, hidden: int = 32, num_layers: int = 3, c_weight: float = 1e-3,
+                 momentum_scale: float = 100.0, invariant_scale: float = 1.0) -> None:
+        super().__init__()
+        if int(num_classes) < 1 or int(hidden) < 1 or int(num_layers) < 1:
+            raise ValueError(f"num_classes, hidden, num_layers must be >= 1, got {num_classes}, {hidden}, "
+                             f"{num_layers}")
+        self.num_classes = int(num_classes)
+        self.momentum_scale, self.invariant_scale = float(momentum_scale), float(invariant_scale)
+        self.embedding = _MLP((5, hidden, hidden))
+        self.blocks = torch.nn.ModuleList(
+            _LGEB(hidden, c_weight, update_x=i < int(num_layers) - 1) for i in range(int(num_layers))
+        )
+        self.head = _MLP((hidden, hidden, self.num_classes))
+
+    def forward(self, momenta: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        p, mask = check_jets(momenta, mask)
+        dtype = self.embedding[0].weight.dtype
+        node, _ = _invariants(p.to(torch.float64), mask, self.momentum_scale**2 * self.invariant_scale)
+        h = self.embedding(node.to(dtype))
+        x = p.to(dtype) / self.momentum_scale
+        for block in self.blocks:
+            h, x = block(h, x, mask, self.invariant_scale)
+        return self.head(_masked_mean(h, mask))
