@@ -75,3 +75,18 @@ def test_bad_inputs(contraction):
         contraction(torch.randn(2, 26, dtype=torch.float64), torch.ones(2, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match="correlation"):
         SymmetricContraction("3x0e", "3x0e", correlation=0, num_elements=1)
+
+
+def test_output_with_no_basis_at_a_lower_order(float64_default):
+    """1e has no symmetric basis at orders 1 and 2 of 0e+1o+2e but has one at order 3: the recursion must still
+    contract the order-3 term down to a vector (it used to skip the contraction and crash)."""
+    a, b = o3.Irreps("2x0e+2x1o+2x2e"), o3.Irreps("2x1e")
+    sc = SymmetricContraction(a, b, correlation=3, num_elements=1)
+    assert [k for _, k in sc._outs[0][1]][:2] == [0, 0] and sc._outs[0][1][2][1] > 0
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5, a.dim, generator=g)
+    y = torch.ones(5, 1)
+    out = sc(x, y)
+    assert out.shape == (5, b.dim) and float(out.abs().max()) > 0
+    R = random_o3(g)
+    assert rel_err(sc(x @ a.D_from_matrix(R).T, y), out @ b.D_from_matrix(R).T) <= 1e-9

@@ -187,13 +187,14 @@ class SymmetricContraction(ConstantsMixin):
             acc = None
             for nu, k in reversed(entries):
                 w = self.weights[widx + nu - 1]
-                if k == 0:
+                if k > 0:
+                    u = getattr(self, f"_u_{o}_{nu}").to(a.dtype)  # [d, D^nu, K]
+                    wn = torch.einsum("be,ekc->bkc", y, w.to(a.dtype))  # [n, K, C]
+                    c_nu = torch.einsum("mk,bkc->bcm", u.reshape(-1, k), wn).reshape((n, C, d_out) + (D,) * nu)
+                    acc = c_nu if acc is None else acc + c_nu
+                if acc is None:
                     continue
-                u = getattr(self, f"_u_{o}_{nu}").to(a.dtype)  # [d, D^nu, K]
-                wn = torch.einsum("be,ekc->bkc", y, w.to(a.dtype))  # [n, K, C]
-                c_nu = torch.einsum("mk,bkc->bcm", u.reshape(-1, k), wn).reshape((n, C, d_out) + (D,) * nu)
-                acc = c_nu if acc is None else acc + c_nu
-                # contract the last index with A: [n, C, d, D^(nu-1)]
+                # contract the last index with A: [n, C, d, D^(nu-1)] (also when order nu itself has no basis)
                 acc = torch.einsum("bcmi,bci->bcm", acc.reshape(n, C, -1, D), a).reshape(
                     (n, C, d_out) + (D,) * (nu - 1)
                 )
