@@ -153,9 +153,9 @@ class QM9RunConfig:
     n_test: int = 0
     epochs: int = 10
     batch_size: int = 32
-    lr: float = 5e-4
+    lr: float = 5e-3
     weight_decay: float = 0.0
-    lmax: int = 2
+    lmax: int = 1
     channels: int = 32
     num_layers: int = 0  # 0: the model's default
     r_max: float = 5.0
