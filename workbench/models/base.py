@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from workbench.nn.graph import radius_graph
+from workbench.nn.graph import radius_graph, scatter_sum
 
 __all__ = ["QM9_ELEMENTS", "OUTPUTS", "REDUCTIONS", "NodeFeatures", "MolecularModel", "split_scalars_vectors"]
 
@@ -138,19 +138,23 @@ class MolecularModel(torch.nn.Module):
         edge_index, _ = radius_graph(pos, self.r_max, batch)
         feats = self.node_features(species, pos, edge_index)
         atomic = self.head(feats.scalars).squeeze(-1)  # [A]
-        counts = torch.zeros(num_graphs, dtype=pos.dtype, device=pos.device).index_add(
-            0, batch, torch.ones_like(atomic))
+        total = scatter_sum(atomic, batch, num_graphs)  # [B]
+        if self.output == "scalar" and self.reduce == "sum":
+            return total
+        atoms = scatter_sum(torch.ones_like(atomic), batch, num_graphs).clamp(min=1)  # [B]
         if self.output == "scalar":
-            total = torch.zeros(num_graphs, dtype=atomic.dtype, device=pos.device).index_add(0, batch, atomic)
-            return total if self.reduce == "sum" else total / counts.clamp(min=1)
-        mean_q = torch.zeros(num_graphs, dtype=atomic.dtype, device=pos.device).index_add(0, batch, atomic)
-        q = atomic - (mean_q / counts.clamp(min=1))[batch]
+            return total / atoms
+        q = atomic - (total / atoms)[batch]
         # positions relative to each molecule's centroid: the same dipole (sum q = 0), less float32 cancellation
-        centroid = torch.zeros(num_graphs, 3, dtype=pos.dtype, device=pos.device).index_add(0, batch, pos)
-        per_atom = q[:, None] * (pos - (centroid / counts.clamp(min=1)[:, None])[batch])
+        centroid = scatter_sum(pos, batch, num_graphs) / atoms[:, None]
+        per_atom = q[:, None] * (pos - centroid[batch])
         if self.vector_mix is not None and feats.vectors is not None:
             per_atom = per_atom + torch.einsum("avx,v->ax", feats.vectors, self.vector_mix.to(pos.dtype))
-        return torch.zeros(num_graphs, 3, dtype=pos.dtype, device=pos.device).index_add(0, batch, per_atom)
+        return scatter_sum(per_atom, batch, num_graphs)
+
+    def one_hot(self, species: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """``[A, num_elements]`` one-hot of species indices ``[A]`` (from :meth:`species`) in ``dtype``."""
+        return torch.nn.functional.one_hot(species, self.num_elements).to(dtype)
 
     def num_parameters(self) -> int:
         """Number of trainable parameters."""

@@ -32,6 +32,7 @@ from workbench.models.base import QM9_ELEMENTS, MolecularModel, split_scalars_ve
 from workbench.models.nequip import gated_block_irreps, natural_irreps
 from workbench.nn.activation import Gate
 from workbench.nn.convolution import EquivariantConvolution, edge_tensor_product
+from workbench.nn.graph import edge_vectors, scatter_sum
 from workbench.nn.linear import Linear
 from workbench.nn.norm import EquivariantDropout, EquivariantLayerNorm
 from workbench.nn.radial import BesselBasis, PolynomialCutoff, RadialMLP
@@ -46,7 +47,7 @@ def segment_softmax(logits: torch.Tensor, index: torch.Tensor, num_segments: int
     expand = index.view(-1, *([1] * (logits.dim() - 1))).expand_as(logits)
     top = logits.new_full(shape, float("-inf")).scatter_reduce(0, expand, logits, "amax", include_self=True)
     ex = torch.exp(logits - top.index_select(0, index).detach())
-    den = logits.new_zeros(shape).index_add(0, index, ex)
+    den = scatter_sum(ex, index, num_segments)
     return ex / den.index_select(0, index)
 
 
@@ -109,7 +110,7 @@ class GraphAttention(torch.nn.Module):
         alpha = segment_softmax(logits, dst, n)
         msg = self.linear2(self.tp2(self.gate(value), sh, self.radial2(edge_embedding)))  # [E, irreps.dim]
         msg = msg * alpha.index_select(1, self._heads)
-        out = msg.new_zeros(n, msg.shape[1]).index_add(0, dst, msg)
+        out = scatter_sum(msg, dst, n)
         if self.dropout is not None:
             out = self.dropout(out)
         return self.projection(out)
@@ -172,9 +173,8 @@ class Equiformer(MolecularModel):
         self._init_head(channels, channels)
 
     def node_features(self, species, pos, edge_index):
-        onehot = torch.nn.functional.one_hot(species, self.num_elements).to(pos.dtype)
-        src, dst = edge_index
-        vec = pos.index_select(0, dst) - pos.index_select(0, src)
+        onehot = self.one_hot(species, pos.dtype)
+        vec = edge_vectors(pos, edge_index)
         r = torch.linalg.norm(vec, dim=-1)
         sh = self.sh(vec)
         edge_embedding = self.radial_basis(r) * self.cutoff(r)[:, None]

@@ -80,7 +80,7 @@ class MACE(MolecularModel):
         self._init_head(channels * (int(num_layers) + 1), channels if int(lmax) >= 1 else 0)
 
     def node_features(self, species, pos, edge_index):
-        onehot = torch.nn.functional.one_hot(species, self.num_elements).to(pos.dtype)
+        onehot = self.one_hot(species, pos.dtype)
         h = self.embedding(onehot)
         scalars = [h]
         for layer in self.layers:

@@ -93,7 +93,7 @@ class NequIP(MolecularModel):
         self._init_head(channels, channels)
 
     def node_features(self, species, pos, edge_index):
-        onehot = torch.nn.functional.one_hot(species, self.num_elements).to(pos.dtype)
+        onehot = self.one_hot(species, pos.dtype)
         h = self.embedding(onehot)
         for block in self.blocks:
             h = block(h, onehot, pos, edge_index)

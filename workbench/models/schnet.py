@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from workbench.models.base import QM9_ELEMENTS, MolecularModel, NodeFeatures
+from workbench.nn.graph import edge_vectors, scatter_sum
 from workbench.nn.radial import GaussianBasis
 
 __all__ = ["SchNet"]
@@ -44,7 +45,7 @@ class _Interaction(torch.nn.Module):
         src, dst = edge_index
         w = self.filter(rbf) * envelope[:, None]
         m = self.in2f(x).index_select(0, src) * w
-        agg = torch.zeros(x.shape[0], m.shape[1], dtype=m.dtype, device=m.device).index_add(0, dst, m)
+        agg = scatter_sum(m, dst, x.shape[0])
         return self.out(shifted_softplus(self.f2out(agg)))
 
 
@@ -70,8 +71,7 @@ class SchNet(MolecularModel):
         self._init_head(channels)
 
     def node_features(self, species, pos, edge_index):
-        src, dst = edge_index
-        d = torch.linalg.norm(pos.index_select(0, dst) - pos.index_select(0, src), dim=-1)
+        d = torch.linalg.norm(edge_vectors(pos, edge_index), dim=-1)
         rbf = self.rbf(d)
         envelope = 0.5 * (torch.cos(d * math.pi / self.r_max) + 1.0)
         x = self.embedding(species).to(pos.dtype)

@@ -45,7 +45,7 @@ from workbench.data.qm9 import (
     validate_target_names,
 )
 from workbench.models import MODELS, build_model
-from workbench.nn.graph import radius_graph
+from workbench.nn.graph import radius_graph, scatter_sum
 from workbench.train import TrainConfig, fit
 
 __all__ = ["QM9RunConfig", "QM9RunResult", "TargetTask", "TargetTransform", "target_task", "resolve_qm9_data",
@@ -106,12 +106,13 @@ class TargetTransform(torch.nn.Module):
         an element without a reference raises ValueError."""
         if not self.task.atom_references:
             return torch.zeros(num_graphs, dtype=torch.float64)
-        known = (z >= 0) & (z < self._known.shape[0])
-        known[known.clone()] = self._known[z[known]]
+        in_table = (z >= 0) & (z < self._known.shape[0])
+        known = torch.zeros_like(in_table)
+        known[in_table] = self._known[z[in_table]]
         if not bool(known.all()):
             raise ValueError(f"no {self.task.target} reference energy for element(s) "
                              f"{sorted({int(v) for v in z[~known]})}; known: {sorted(self.references)}")
-        return torch.zeros(num_graphs, dtype=torch.float64).index_add(0, batch, self._reference_of_z[z])
+        return scatter_sum(self._reference_of_z[z], batch, num_graphs)
 
     def encode(self, y: torch.Tensor, z: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
         """Labels ``[B]`` -> standardised targets ``[B]`` (the model's scale)."""
@@ -328,7 +329,7 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
         "test_mae": mae, "test_rmse": rmse,
         "test_mae_mev": mae * task.to_mev if task.to_mev else None,
         "n_train": int(train_idx.size), "n_val": int(val_idx.size), "n_test": int(test_idx.size),
-        "epochs": int(config.epochs), "parameters": int(sum(p.numel() for p in model.parameters())),
+        "epochs": int(config.epochs), "parameters": model.num_parameters(),
         "avg_num_neighbors": avg_nb, "train_seconds": float(result.history["seconds"].iloc[-1])
         if len(result.history) else 0.0,
         "best_val_loss": result.best_val_loss, "data": str(folder), "config": asdict(config),
