@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from workbench.data import qm9
+from workbench.data.manifest import sha256_file, write_npz_reproducible
 from workbench.data.qm9 import (
     HARTREE_TO_KCAL_PER_MOL,
     HARTREE_TO_MEV,
@@ -234,10 +235,10 @@ def test_nan_in_saved_file_rejected_on_load(shipped: ConformerSet, tmp_path: Pat
     arrays["pos"][0, 0] = np.nan
     out = tmp_path / "nan"
     out.mkdir()
-    qm9._write_npz_reproducible(out / "qm9_conformers.npz", arrays)
+    write_npz_reproducible(out / "qm9_conformers.npz", arrays)
     manifest = dict(shipped.info["manifest"])
     manifest["files"] = {"qm9_conformers.npz": {"file": "qm9_conformers.npz", "n_molecules": len(shipped),
-                                                "sha256": qm9._sha256(out / "qm9_conformers.npz")}}
+                                                "sha256": sha256_file(out / "qm9_conformers.npz")}}
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="NaN"):
         load_conformers(out)

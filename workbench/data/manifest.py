@@ -8,13 +8,20 @@ to rebuild it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MANIFEST_NAME", "read_manifest", "sha256_bytes", "read_verified_file"]
+import numpy as np
+
+__all__ = ["MANIFEST_NAME", "read_manifest", "sha256_bytes", "sha256_file", "read_verified_file",
+           "write_npz_reproducible"]
 
 MANIFEST_NAME = "manifest.json"
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -28,6 +35,23 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    return sha256_bytes(Path(path).read_bytes())
+
+
+def write_npz_reproducible(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """Like ``numpy.savez_compressed`` (no pickles) but with a fixed timestamp per member, so equal arrays give
+    byte-identical files (and equal sha256 in the manifest)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, arr in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buf.getvalue(), compresslevel=9)
 
 
 def read_verified_file(folder: str | Path, entry: dict[str, Any], rebuild_hint: str, verify: bool = True) -> bytes:

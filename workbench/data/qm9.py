@@ -42,7 +42,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from workbench.data.manifest import MANIFEST_NAME, read_manifest, read_verified_file, sha256_bytes
+from workbench.data.manifest import (
+    MANIFEST_NAME,
+    read_manifest,
+    read_verified_file,
+    sha256_file,
+    write_npz_reproducible,
+)
 
 __all__ = [
     "QM9_TARGETS",
@@ -133,7 +138,6 @@ ELEMENT_SYMBOLS: dict[int, str] = {1: "H", 6: "C", 7: "N", 8: "O", 9: "F"}
 _NPZ = "qm9_conformers.npz"
 _MANIFEST = MANIFEST_NAME
 _ID_COLUMNS = ("mol_id", "smiles")
-_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def hartree_to_mev(value: Any) -> Any:
@@ -435,7 +439,7 @@ def save_conformers(conformers: ConformerSet, out_dir: str | Path, manifest_extr
         "smiles": np.array(conformers.smiles, dtype=np.str_),
     }
     path = out / _NPZ
-    _write_npz_reproducible(path, arrays)
+    write_npz_reproducible(path, arrays)
     info = dict(conformers.info)
     manifest: dict[str, Any] = {
         "builder": "workbench.data.qm9.build_qm9_subset",
@@ -459,7 +463,7 @@ def save_conformers(conformers: ConformerSet, out_dir: str | Path, manifest_extr
         "files": {
             _NPZ: {
                 "file": _NPZ,
-                "sha256": _sha256(path),
+                "sha256": sha256_file(path),
                 "n_molecules": len(conformers),
                 "bytes": path.stat().st_size,
             }
@@ -545,7 +549,7 @@ def build_qm9_subset(
         ),
         "source": {
             "table": Path(table.attrs["source"]).name,
-            "table_sha256": _sha256(Path(table.attrs["source"])),
+            "table_sha256": sha256_file(Path(table.attrs["source"])),
             "table_rows": len(table),
             "duplicates_dropped": int(table.attrs["n_duplicates_dropped"]),
             "labels": "QM9 (Ramakrishnan et al., Sci. Data 1, 140022, 2014; CC0), B3LYP/6-31G(2df,p)",
@@ -576,7 +580,7 @@ def cached_qm9_conformers(
             if (
                 manifest.get("seed") == seed
                 and manifest.get("counts", {}).get("requested") == want_n
-                and manifest.get("source", {}).get("table_sha256") == _sha256(table_path)
+                and manifest.get("source", {}).get("table_sha256") == sha256_file(table_path)
             ):
                 return folder
     build_qm9_subset(folder, seed=seed, n=n, csv_path=table_path)
@@ -1005,22 +1009,3 @@ def fit_atom_references(
     energy = conformers.target_column(target)[rows]
     coef, *_ = np.linalg.lstsq(counts, energy, rcond=None)
     return AtomReferences(target, QM9_TARGETS[target][0], tuple(e for e, p in zip(elements_all, present) if p), coef)
-
-
-# --------------------------------------------------------------------------------------------------- helpers
-
-
-def _sha256(path: Path) -> str:
-    return sha256_bytes(Path(path).read_bytes())
-
-
-def _write_npz_reproducible(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """Like ``numpy.savez_compressed`` but with a fixed timestamp per member, so equal arrays give equal bytes."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, arr in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue(), compresslevel=9)
