@@ -222,12 +222,14 @@ class _GMACELayer(torch.nn.Module):
             cg = self._couplings[k].to(dtype=h.dtype, device=h.device)
             terms[o].append(torch.einsum("bjci,bjy,iyk->bjck", segs[s], edge[y], cg))
         weights = self.radial(pair) * mask[:, None, :, None].to(pair.dtype)  # [B, N_i, N_j, C * P]
-        weights = weights.reshape(b, n, n, len(self.paths), c).to(h.dtype)
+        weights = weights.reshape(b, n, n, len(self.paths), c).to(h.real.dtype)
         a_parts = []
         for o in (0, 1):
-            t = torch.stack(terms[o], dim=2)  # [B, N_j, P_o, C, d]
-            w = weights[:, :, :, self._by_out[o]]  # [B, N_i, N_j, P_o, C]
-            a_parts.append(torch.einsum("bijpc,bjpcd->bicd", w, t).reshape(b, n, -1))
+            t = torch.view_as_real(torch.stack(terms[o], dim=2))  # [B, N_j, P_o, C, d, 2] (real, imaginary)
+            w = weights[:, :, :, self._by_out[o]]  # [B, N_i, N_j, P_o, C], real
+            # the weights are real: one real contraction over (j, p) for both parts, instead of a complex one
+            a = torch.einsum("bijpc,bjpcdr->bicdr", w, t)
+            a_parts.append(torch.view_as_complex(a.contiguous()).reshape(b, n, -1))
         a = self.linear_a(torch.cat(a_parts, dim=-1))
         ones = torch.ones(b * n, 1, dtype=a.real.dtype, device=a.device)
         prod = self.product(a.reshape(b * n, -1), ones).reshape(b, n, -1)
