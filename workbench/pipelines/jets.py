@@ -1,0 +1,318 @@
+"""The top-tagging pipeline: Lorentz-group G-MACE against a LorentzNet-style and a Deep Sets tagger, and a boost test.
+
+The claim it tests (lie-nn, Batatia et al., arXiv 2306.00091): the MACE construction works for the Lorentz group
+as for O(3), and a Lorentz-invariant tagger is unaffected by boosts that change every non-invariant input.
+
+:func:`run_jets` reads a jet set (:func:`workbench.data.jets.load_jets`; default the shipped ``data/jets``),
+keeps the leading ``max_constituents`` constituents of each jet (by pT in the lab frame), and trains every model of
+``config.models`` (:data:`MODEL_NAMES`) with :func:`workbench.train.fit` (binary cross-entropy on one logit per jet,
+AdamW, cosine schedule) in ``<output_dir>/<model>/``, keeping the weights with the lowest validation loss. The
+test jets are then scored twice:
+
+- as generated (``"test"``);
+- boosted (``"boosted"``): each jet by its own pure boost along an isotropic random direction with rapidity uniform
+  in ``[0, boost_max_rapidity]`` (default 2), applied to the same selected constituents. Lorentz-invariant models
+  must give the same outputs (``max_abs_logit_change`` measures it); the Deep Sets tagger, which sees pT, η and
+  φ in the lab frame, does not.
+
+Metrics per model and test version (:mod:`workbench.train.roc`): accuracy (threshold: logit 0), ROC AUC, background
+rejection ``1/eps_B`` at ``eps_S = 0.3`` (and 0.5), plus parameter counts and training time. Calling
+:func:`run_jets` again with the same ``output_dir`` resumes from the checkpoints and ends with the same metrics.
+
+Files in ``output_dir``: ``metrics.json`` (everything, including the config and the dataset manifest's recipe),
+``results.csv`` (one row per model and test version), ``roc.csv`` (ROC curves), and per model
+``<model>/metrics.csv``, ``checkpoint.pt``, ``best_model.pt`` and ``test_scores.csv`` (label, logit as generated
+and boosted, per test jet).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from workbench.data.jets import JetSet, boost_jets, load_jets, random_boost_matrices
+from workbench.models.lorentz_mace import DeepSetsTagger, LorentzMACE, LorentzNetLite
+from workbench.train import TrainConfig, fit
+from workbench.train.roc import background_rejection, roc_auc, roc_curve
+
+__all__ = ["MODEL_NAMES", "EQUIVARIANT_MODEL", "BASELINE_MODEL", "TEST_VERSIONS", "JetsRunConfig", "JetsRunResult",
+           "build_jet_model", "predict_jet_logits", "tagging_metrics", "run_jets"]
+
+#: Models :func:`run_jets` can train, by name.
+MODEL_NAMES: tuple[str, ...] = ("lorentz_mace", "lorentznet", "deepsets")
+#: The Lorentz-group MACE and the non-equivariant baseline of the boost test.
+EQUIVARIANT_MODEL, BASELINE_MODEL = "lorentz_mace", "deepsets"
+#: Test versions: as generated, and each jet boosted (rapidity up to ``boost_max_rapidity``).
+TEST_VERSIONS: tuple[str, ...] = ("test", "boosted")
+
+_RESUMABLE_FIELDS = ("epochs", "max_steps", "checkpoint_every", "progress", "models")
+_RUN_CONFIG = "run_config.json"
+
+
+@dataclass
+class JetsRunConfig:
+    """Parameters of :func:`run_jets` (the notebook's parameters map onto these).
+
+    Data: ``data_path`` (a folder written by :func:`~workbench.data.jets.generate_jets`; empty = the shipped
+    set), ``max_constituents`` (leading constituents kept per jet), ``n_train``/``n_val``/``n_test`` (0 = the whole
+    split; otherwise the first ``n`` jets of it, which are shuffled at generation). Training: ``epochs``,
+    ``batch_size``, AdamW ``lr`` and ``weight_decay`` (cosine schedule), ``seed``, ``max_steps`` (> 0: stop each
+    model after this many steps; resumable). Models: ``channels``, ``correlation``, ``num_layers`` (G-MACE),
+    ``hidden`` (MLP width of every model). Boost test: ``boost_max_rapidity``, ``boost_seed``.
+    """
+
+    data_path: str = ""
+    max_constituents: int = 30
+    n_train: int = 0
+    n_val: int = 0
+    n_test: int = 0
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    channels: int = 8
+    correlation: int = 3
+    num_layers: int = 2
+    hidden: int = 32
+    boost_max_rapidity: float = 2.0
+    boost_seed: int = 1
+    seed: int = 0
+    models: Sequence[str] = MODEL_NAMES
+    checkpoint_every: int = 100
+    max_steps: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.models, str):  # "a,b" from a command line
+            self.models = [v.strip() for v in self.models.split(",") if v.strip()]
+        self.models = tuple(self.models)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field for any bad value (before anything is computed or written)."""
+        unknown = [m for m in self.models if m not in MODEL_NAMES]
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}; valid models: {', '.join(MODEL_NAMES)}")
+        if not self.models or len(set(self.models)) != len(self.models):
+            raise ValueError(f"models must be a non-empty list of distinct names from {MODEL_NAMES}, "
+                             f"got {list(self.models)}")
+        minimum = {"max_constituents": 1, "n_train": 0, "n_val": 0, "n_test": 0, "epochs": 1, "batch_size": 1,
+                   "channels": 1, "correlation": 1, "num_layers": 1, "hidden": 1, "boost_seed": 0, "seed": 0,
+                   "checkpoint_every": 1, "max_steps": 0}
+        for name, low in minimum.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        for name, low, open_low in (("lr", 0.0, True), ("weight_decay", 0.0, False),
+                                    ("boost_max_rapidity", 0.0, False)):
+            value = getattr(self, name)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not ok or value < low or (open_low and value == low):
+                raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {low}, got {value!r}")
+
+
+@dataclass
+class JetsRunResult:
+    """What :func:`run_jets` produced: ``results`` (one row per model and test version), ``metrics`` (the
+    content of ``metrics.json``), ``roc`` (ROC points: model, version, eps_B, eps_S), ``scores`` (per model: label
+    and logits per test jet), ``histories`` (per-epoch training history), the trained ``models`` (best validation
+    weights), the ``jets`` set and ``completed`` (False when ``max_steps`` stopped a model early: no test metrics
+    yet)."""
+
+    results: pd.DataFrame | None
+    metrics: dict[str, Any]
+    roc: pd.DataFrame | None
+    scores: dict[str, pd.DataFrame]
+    histories: dict[str, pd.DataFrame]
+    models: dict[str, torch.nn.Module]
+    jets: JetSet
+    output_dir: Path
+    completed: bool
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def build_jet_model(name: str, config: JetsRunConfig) -> torch.nn.Module:
+    """Model ``name`` (one of :data:`MODEL_NAMES`, one output logit) initialized from ``torch.manual_seed(seed)``."""
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODEL_NAMES)}")
+    torch.manual_seed(config.seed)
+    if name == "lorentz_mace":
+        return LorentzMACE(1, channels=config.channels, correlation=config.correlation,
+                           num_layers=config.num_layers, hidden=config.hidden)
+    if name == "lorentznet":
+        return LorentzNetLite(1, hidden=config.hidden, num_layers=config.num_layers + 1)
+    return DeepSetsTagger(1, hidden=2 * config.hidden)
+
+
+@torch.no_grad()
+def predict_jet_logits(model: torch.nn.Module, momenta: torch.Tensor, mask: torch.Tensor, batch_size: int = 256
+                       ) -> torch.Tensor:
+    """Logits ``[B]`` of padded jets ``momenta [B, N, 4]``, ``mask [B, N]``, in eval mode and batches."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(momenta[i : i + batch_size], mask[i : i + batch_size]).reshape(-1)
+                          for i in range(0, len(momenta), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def tagging_metrics(logits: Any, labels: Any) -> dict[str, float]:
+    """Accuracy (logit > 0 = top), AUC and background rejections ``1/eps_B`` at ``eps_S = 0.3`` and ``0.5``."""
+    s = np.asarray(logits, dtype=np.float64).reshape(-1)
+    y = np.asarray(labels).reshape(-1)
+    return {"accuracy": float(np.mean((s > 0) == (y == 1))), "auc": roc_auc(s, y),
+            "rejection_at_0.3": background_rejection(s, y, 0.3),
+            "rejection_at_0.5": background_rejection(s, y, 0.5)}
+
+
+def _loss_fn(model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
+    momenta, mask, labels = batch
+    logits = model(momenta, mask).reshape(-1)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+    accuracy = float(((logits.detach() > 0) == (labels == 1)).double().mean())
+    return loss, {"accuracy": accuracy}
+
+
+def _check_resume(out: Path, config: JetsRunConfig) -> None:
+    path = out / _RUN_CONFIG
+    current = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in _RESUMABLE_FIELDS}
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        clash = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
+        if clash:
+            details = ", ".join(f"{k}: saved {a!r} vs now {b!r}" for k, (a, b) in clash.items())
+            raise ValueError(f"{out} holds a jets run with another configuration ({details}); use a new output_dir, "
+                             f"or the same settings to resume (only {', '.join(_RESUMABLE_FIELDS)} may change)")
+    else:
+        path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+
+
+def _split_rows(jets: JetSet, config: JetsRunConfig) -> dict[str, np.ndarray]:
+    rows = {}
+    for split, n in (("train", config.n_train), ("val", config.n_val), ("test", config.n_test)):
+        idx = jets.indices(split)
+        if n > len(idx):
+            raise ValueError(f"n_{split}={n} but the {split} split of the jet set has only {len(idx)} jets")
+        rows[split] = idx[:n] if n else idx
+        if len(np.unique(jets.label[rows[split]])) < 2:
+            raise ValueError(f"the {split} selection ({len(rows[split])} jets) needs both top and QCD jets")
+    return rows
+
+
+def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs/jets", **overrides: Any
+             ) -> JetsRunResult:
+    """Train the taggers of ``config.models`` and test them on generated and boosted jets (module docstring).
+    Keyword ``overrides`` replace config fields.
+
+    Raises:
+        ValueError: unknown model names (the message lists the valid ones), bad values, a selection larger than a
+            split, or an ``output_dir`` holding a run with another configuration. Nothing is written before the
+            data are loaded and the config is validated.
+        FileNotFoundError: ``data_path`` holds no jet set (the message names the shipped set).
+    """
+    names = {f.name for f in fields(JetsRunConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(f"run_jets: unknown parameter(s) {unknown}; valid: {', '.join(sorted(names))}")
+    config = JetsRunConfig(**{**(asdict(config) if config else {}), **overrides})
+    config.validate()
+    t_start = time.perf_counter()
+    jets = load_jets(config.data_path or None)
+    rows = _split_rows(jets, config)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, config)
+
+    dtype = torch.get_default_dtype()
+    data = {split: jets.padded(r, config.max_constituents, dtype=torch.float64) for split, r in rows.items()}
+    train_set = torch.utils.data.TensorDataset(data["train"][0].to(dtype), *data["train"][1:])
+    val_set = torch.utils.data.TensorDataset(data["val"][0].to(dtype), *data["val"][1:])
+    test_momenta, test_mask, test_labels = data["test"]
+    boosts, directions, rapidities = random_boost_matrices(len(test_labels), config.boost_max_rapidity,
+                                                           seed=config.boost_seed)
+    versions = {"test": test_momenta, "boosted": boost_jets(test_momenta, test_mask, boosts)}
+
+    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                               weight_decay=config.weight_decay, schedule="cosine", grad_clip=10.0,
+                               checkpoint_every=config.checkpoint_every, seed=config.seed, progress=config.progress)
+    models: dict[str, torch.nn.Module] = {}
+    histories: dict[str, pd.DataFrame] = {}
+    fits = {}
+    for name in config.models:
+        model = build_jet_model(name, config)
+        result = fit(model, _loss_fn, train_set, val_set, config=train_config, output_dir=out / name,
+                     max_steps=config.max_steps or None)
+        models[name], histories[name], fits[name] = model, result.history, result
+    files: dict[str, Path] = {"run_config": out / _RUN_CONFIG}
+    for name, result in fits.items():
+        files.update({f"{name}_{k}": v for k, v in result.files.items()})
+    if not all(r.completed for r in fits.values()):
+        return JetsRunResult(None, {}, None, {}, histories, models, jets, out, False, files)
+
+    table, roc_rows, scores = [], [], {}
+    labels = test_labels.numpy()
+    for name, model in models.items():
+        best = fits[name].files.get("best_model")
+        if best is not None:
+            model.load_state_dict(torch.load(best, weights_only=True))
+        logits = {v: predict_jet_logits(model, m, test_mask).double().numpy() for v, m in versions.items()}
+        change = float(np.max(np.abs(logits["boosted"] - logits["test"])))
+        history = histories[name]
+        for v in TEST_VERSIONS:
+            row = {"model": name, "version": v, **tagging_metrics(logits[v], labels),
+                   "parameters": int(sum(p.numel() for p in model.parameters())),
+                   "train_seconds": float(history["seconds"].iloc[-1]) if len(history) else 0.0,
+                   "max_abs_logit_change": change, "steps": int(fits[name].step)}
+            table.append(row)
+            eps_b, eps_s, _ = roc_curve(logits[v], labels)
+            keep = np.unique(np.linspace(0, len(eps_b) - 1, min(len(eps_b), 400)).round().astype(int))
+            roc_rows.append(pd.DataFrame({"model": name, "version": v, "eps_b": eps_b[keep], "eps_s": eps_s[keep]}))
+        frame = pd.DataFrame({"label": labels, "logit_test": logits["test"], "logit_boosted": logits["boosted"],
+                              "boost_rapidity": rapidities.numpy()})
+        frame.to_csv(out / name / "test_scores.csv", index=False)
+        files[f"{name}_test_scores"] = out / name / "test_scores.csv"
+        scores[name] = frame
+    results = pd.DataFrame(table)
+    roc = pd.concat(roc_rows, ignore_index=True)
+    results.to_csv(out / "results.csv", index=False)
+    roc.to_csv(out / "roc.csv", index=False)
+    files.update({"results": out / "results.csv", "roc": out / "roc.csv"})
+
+    by = {(r["model"], r["version"]): r for r in table}
+    boost_test = None
+    if (EQUIVARIANT_MODEL, "test") in by and (BASELINE_MODEL, "test") in by:
+        boost_test = {m: {"auc_change": by[(m, "boosted")]["auc"] - by[(m, "test")]["auc"],
+                          "accuracy_change": by[(m, "boosted")]["accuracy"] - by[(m, "test")]["accuracy"],
+                          "max_abs_logit_change": by[(m, "test")]["max_abs_logit_change"]}
+                      for m in (EQUIVARIANT_MODEL, BASELINE_MODEL)}
+    manifest = jets.manifest
+    summary: dict[str, Any] = {
+        "n_train": len(rows["train"]), "n_val": len(rows["val"]), "n_test": len(rows["test"]),
+        "max_constituents": config.max_constituents,
+        "mean_constituents_used": float(test_mask.sum(1).double().mean()),
+        "models": {m: {v: {k: by[(m, v)][k] for k in ("accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5")}
+                       for v in TEST_VERSIONS} | {"parameters": by[(m, "test")]["parameters"],
+                                                  "train_seconds": by[(m, "test")]["train_seconds"],
+                                                  "max_abs_logit_change": by[(m, "test")]["max_abs_logit_change"]}
+                   for m in models},
+        "boost_test": boost_test,
+        "boost": {"max_rapidity": config.boost_max_rapidity, "seed": config.boost_seed,
+                  "mean_rapidity": float(rapidities.mean())},
+        "dataset": {"path": str(config.data_path or "data/jets"), "recipe": manifest.get("recipe"),
+                    "detector_note": manifest.get("detector_note"), "counts": manifest.get("counts"),
+                    "pythia8mc_version": manifest.get("pythia8mc_version")},
+        "config": json.loads(json.dumps(asdict(config))),
+        "wall_seconds_this_call": time.perf_counter() - t_start,
+    }
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    files["metrics_json"] = out / "metrics.json"
+    return JetsRunResult(results, summary, roc, scores, histories, models, jets, out, True, files)
