@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--results", default=str(RESULTS), help="CSV of the table (default: %(default)s); use "
+                        "another path for extra runs (other seeds), so the committed table is not overwritten")
     args = parser.parse_args()
 
     # build (or verify) the conformer cache once, before the parallel runs
@@ -107,11 +109,12 @@ def main() -> None:
                          "train_minutes": r["train_seconds"] / 60.0,
                          "published_mev": PUBLISHED_MEV.get((m, t))})
     table = pd.DataFrame(rows)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(RESULTS, index=False)
+    results = Path(args.results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(results, index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.round(4).to_string(index=False))
-    print(f"wrote {RESULTS}")
+    print(f"wrote {results}")
     if failed:
         sys.exit(f"failed runs: {', '.join(failed)}")
 
