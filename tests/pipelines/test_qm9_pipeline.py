@@ -240,3 +240,16 @@ def test_unknown_model_and_bad_config_are_refused(tmp_path):
         QM9RunConfig(loss="huber").validate()
     with pytest.raises(ValueError, match="n_train must be >= 0"):
         QM9RunConfig(n_train=-1).validate()
+
+
+def test_csv_conformers_are_cached_under_workbench_cache(tmp_path, monkeypatch, shared_data_dir):
+    """A CSV given as data_path is embedded once into $WORKBENCH_CACHE/qm9/<name>-seed<seed> and reused."""
+    pytest.importorskip("rdkit")
+    rows = (shared_data_dir / "qm9_small.csv").read_text().splitlines()[:6]  # header + 5 molecules
+    csv = tmp_path / "five.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
+    folder = resolve_qm9_data(csv)
+    assert folder == tmp_path / "cache" / "qm9" / "five-seed0"
+    manifest = (folder / "manifest.json").read_text()
+    assert resolve_qm9_data(csv) == folder and (folder / "manifest.json").read_text() == manifest

@@ -20,19 +20,27 @@ import numpy as np
 
 import workbench
 
-__all__ = ["cache_directory", "cache_key", "load_array", "save_array"]
+__all__ = ["cache_directory", "cache_key", "cache_root", "load_array", "save_array"]
 
 _DISABLED = {"off", "0", "none", "disable", "disabled", "false", "no"}
 
 
-def cache_directory() -> Path | None:
-    """Directory of the Clebsch-Gordan disk cache, or None when disabled (``WORKBENCH_CACHE=off``)."""
+def cache_root() -> Path | None:
+    """Root of every workbench disk cache: ``$WORKBENCH_CACHE`` when set, else ``~/.cache/equivariant-workbench``;
+    None when disabled (``WORKBENCH_CACHE=off``). Clebsch-Gordan tables go to ``<root>/cg``, QM9 conformers built
+    from a CSV to ``<root>/qm9``."""
     env = os.environ.get("WORKBENCH_CACHE")
     if env is not None:
         if env.strip().lower() in _DISABLED or not env.strip():
             return None
-        return Path(env).expanduser() / "cg"
-    return Path.home() / ".cache" / "equivariant-workbench" / "cg"
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "equivariant-workbench"
+
+
+def cache_directory() -> Path | None:
+    """Directory of the Clebsch-Gordan disk cache (``<cache_root()>/cg``), or None when disabled."""
+    root = cache_root()
+    return None if root is None else root / "cg"
 
 
 def cache_key(*parts: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,7 @@ from workbench.data.qm9 import (
     fixed_split,
     validate_target_names,
 )
+from workbench.groups.cache import cache_root
 from workbench.models import MODELS, build_model
 from workbench.nn.graph import radius_graph, scatter_sum
 from workbench.train import TrainConfig, fit
@@ -142,7 +144,8 @@ class QM9RunConfig:
     """Parameters of :func:`run_qm9` (the notebook's parameters map onto these).
 
     ``data_path``: ``""`` for the shipped subset (``data/qm9``), a conformer folder (``manifest.json`` +
-    ``qm9_conformers.npz``), or a QM9 CSV (conformers are then built once with RDKit into ``cache_dir``).
+    ``qm9_conformers.npz``), or a QM9 CSV (conformers are then built once with RDKit into ``cache_dir``; default
+    ``<root>/qm9/<csv name>-seed<seed>`` with the root ``$WORKBENCH_CACHE`` or ``~/.cache/equivariant-workbench``).
     ``n_train``, ``n_val``, ``n_test``: caps on the split parts (0 = the whole part). The split itself is fixed
     by ``split_seed`` (80/10/10 of the dataset) so that runs with different models share it.
     """
@@ -212,8 +215,13 @@ def resolve_qm9_data(data_path: str | Path = "", cache_dir: str | Path = "", see
         return path
     if path.suffix.lower() != ".csv":
         raise ValueError(f"{path} is neither a conformer folder nor a .csv table")
-    default = Path.home() / ".cache" / "equivariant-workbench" / "qm9"
-    folder = Path(cache_dir) if str(cache_dir) else default / f"{path.stem}-seed{seed}"
+    root = cache_root()
+    if str(cache_dir):
+        folder = Path(cache_dir)
+    elif root is None:  # WORKBENCH_CACHE=off: build into a fresh temporary folder (minutes for the whole table)
+        folder = Path(tempfile.mkdtemp(prefix="workbench-qm9-"))
+    else:
+        folder = root / "qm9" / f"{path.stem}-seed{seed}"
     return cached_qm9_conformers(folder, seed=seed, n=None, csv_path=path)
 
 
