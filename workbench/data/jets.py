@@ -46,7 +46,6 @@ Generate more (needs ``pip install 'equivariant-workbench[hep]'``; pythia8mc com
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import platform
@@ -61,8 +60,7 @@ import torch
 
 from workbench.data.manifest import (
     MANIFEST_NAME,
-    read_manifest,
-    read_verified_file,
+    read_verified_npz,
     sha256_file,
     write_npz_reproducible,
 )
@@ -440,17 +438,10 @@ def load_jets(root: str | Path | None = None, *, verify: bool = True) -> JetSet:
         ValueError: the file's sha256 differs from the manifest (with ``verify``) or its arrays are inconsistent.
     """
     folder = Path(root) if root is not None else DEFAULT_JETS_DIR
-    if not (folder / MANIFEST_NAME).is_file():
-        raise FileNotFoundError(
-            f"no {MANIFEST_NAME} in {folder}; the workbench ships a jet set in {DEFAULT_JETS_DIR}, or generate one "
-            "with workbench.data.jets.generate_jets(out_dir) (needs the 'hep' extra: pythia8mc, fastjet)")
-    manifest = read_manifest(folder)
-    entry = manifest["files"].get(_NPZ)
-    if entry is None:
-        raise ValueError(f"{folder / MANIFEST_NAME} does not list {_NPZ}")
-    data = read_verified_file(folder, entry, "regenerate it with workbench.data.jets.generate_jets()", verify)
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    manifest, arrays, _ = read_verified_npz(
+        folder, _NPZ, f"the workbench ships a jet set in {DEFAULT_JETS_DIR}, or generate one with "
+        "workbench.data.jets.generate_jets(out_dir) (needs the 'hep' extra: pythia8mc, fastjet)",
+        "regenerate it with workbench.data.jets.generate_jets()", verify)
     return JetSet(manifest=manifest, **arrays)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MANIFEST_NAME", "read_manifest", "sha256_bytes", "sha256_file", "read_verified_file",
+__all__ = ["MANIFEST_NAME", "read_manifest", "read_verified_npz", "sha256_bytes", "sha256_file", "read_verified_file",
            "write_npz_reproducible"]
 
 MANIFEST_NAME = "manifest.json"
@@ -71,3 +71,24 @@ def read_verified_file(folder: str | Path, entry: dict[str, Any], rebuild_hint: 
                 f"the file was modified: restore it or {rebuild_hint}"
             )
     return data
+
+
+def read_verified_npz(folder: str | Path, name: str, missing_hint: str, rebuild_hint: str, verify: bool = True
+                      ) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]:
+    """``(manifest, arrays, entry)`` of the npz ``name`` listed in ``folder/manifest.json``, checked against its sha256.
+
+    ``missing_hint`` completes the error for a folder without a manifest (where the data come from), ``rebuild_hint``
+    the errors about the file itself. Raises FileNotFoundError (no manifest or no file) or ValueError (not listed,
+    modified file).
+    """
+    folder = Path(folder)
+    if not (folder / MANIFEST_NAME).is_file():
+        raise FileNotFoundError(f"no {MANIFEST_NAME} in {folder}; {missing_hint}")
+    manifest = read_manifest(folder)
+    entry = manifest["files"].get(name)
+    if entry is None:
+        raise ValueError(f"{folder / MANIFEST_NAME} does not list {name}")
+    data = read_verified_file(folder, entry, rebuild_hint, verify)
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    return manifest, arrays, entry

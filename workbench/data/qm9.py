@@ -39,7 +39,6 @@ Atom reference energies (the usual QM9 practice)
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -53,8 +52,7 @@ from torch.utils.data import Dataset
 
 from workbench.data.manifest import (
     MANIFEST_NAME,
-    read_manifest,
-    read_verified_file,
+    read_verified_npz,
     sha256_file,
     write_npz_reproducible,
 )
@@ -483,18 +481,9 @@ def load_conformers(root: str | Path | None = None, *, verify: bool = True) -> C
             (e.g. NaN coordinates).
     """
     folder = Path(root) if root is not None else DEFAULT_QM9_DIR
-    if not (folder / _MANIFEST).is_file():
-        raise FileNotFoundError(
-            f"no {_MANIFEST} in {folder}; build the subset with workbench.data.qm9.build_qm9_subset(out_dir) "
-            f"(needs rdkit and the QM9 CSV, default {DEFAULT_QM9_CSV}) or pass the folder that holds it"
-        )
-    manifest = read_manifest(folder)
-    entry = manifest["files"].get(_NPZ)
-    if entry is None:
-        raise ValueError(f"{folder / _MANIFEST} does not list {_NPZ}")
-    data = read_verified_file(folder, entry, "rebuild with build_qm9_subset()", verify)
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    manifest, arrays, entry = read_verified_npz(
+        folder, _NPZ, "build the subset with workbench.data.qm9.build_qm9_subset(out_dir) (needs rdkit and the QM9 "
+        f"CSV, default {DEFAULT_QM9_CSV}) or pass the folder that holds it", "rebuild with build_qm9_subset()", verify)
     conformers = ConformerSet(
         z=arrays["z"],
         pos=arrays["pos"],

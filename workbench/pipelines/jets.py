@@ -28,7 +28,6 @@ and boosted, per test jet).
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -41,7 +40,15 @@ import torch
 
 from workbench.data.jets import JetSet, boost_jets, load_jets, random_boost_matrices
 from workbench.models.lorentz_mace import DeepSetsTagger, LorentzMACE, LorentzNetLite
-from workbench.train import TrainConfig, fit
+from workbench.pipelines.common import (
+    check_integers,
+    check_model_names,
+    check_numbers,
+    fit_models,
+    guard_run_folder,
+    name_tuple,
+)
+from workbench.train import TrainConfig, load_best_weights
 from workbench.train.roc import background_rejection, roc_auc, roc_curve
 
 __all__ = ["MODEL_NAMES", "EQUIVARIANT_MODEL", "BASELINE_MODEL", "TEST_VERSIONS", "JetsRunConfig", "JetsRunResult",
@@ -55,7 +62,6 @@ EQUIVARIANT_MODEL, BASELINE_MODEL = "lorentz_mace", "deepsets"
 TEST_VERSIONS: tuple[str, ...] = ("test", "boosted")
 
 _RESUMABLE_FIELDS = ("epochs", "max_steps", "checkpoint_every", "progress", "models")
-_RUN_CONFIG = "run_config.json"
 
 
 @dataclass
@@ -92,31 +98,15 @@ class JetsRunConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.models, str):  # "a,b" from a command line
-            self.models = [v.strip() for v in self.models.split(",") if v.strip()]
-        self.models = tuple(self.models)
+        self.models = name_tuple(self.models)
 
     def validate(self) -> None:
         """Raise ValueError naming the field for any bad value (before anything is computed or written)."""
-        unknown = [m for m in self.models if m not in MODEL_NAMES]
-        if unknown:
-            raise ValueError(f"unknown model(s) {unknown}; valid models: {', '.join(MODEL_NAMES)}")
-        if not self.models or len(set(self.models)) != len(self.models):
-            raise ValueError(f"models must be a non-empty list of distinct names from {MODEL_NAMES}, "
-                             f"got {list(self.models)}")
-        minimum = {"max_constituents": 1, "n_train": 0, "n_val": 0, "n_test": 0, "epochs": 1, "batch_size": 1,
-                   "channels": 1, "correlation": 1, "num_layers": 1, "hidden": 1, "boost_seed": 0, "seed": 0,
-                   "checkpoint_every": 1, "max_steps": 0}
-        for name, low in minimum.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        for name, low, open_low in (("lr", 0.0, True), ("weight_decay", 0.0, False),
-                                    ("boost_max_rapidity", 0.0, False)):
-            value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            if not ok or value < low or (open_low and value == low):
-                raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {low}, got {value!r}")
+        check_model_names(self.models, MODEL_NAMES)
+        check_integers(self, {"max_constituents": 1, "n_train": 0, "n_val": 0, "n_test": 0, "epochs": 1,
+                              "batch_size": 1, "channels": 1, "correlation": 1, "num_layers": 1, "hidden": 1,
+                              "boost_seed": 0, "seed": 0, "checkpoint_every": 1, "max_steps": 0})
+        check_numbers(self, (("lr", 0.0, True), ("weight_decay", 0.0, False), ("boost_max_rapidity", 0.0, False)))
 
 
 @dataclass
@@ -182,20 +172,6 @@ def _loss_fn(model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str
     return loss, {"accuracy": accuracy}
 
 
-def _check_resume(out: Path, config: JetsRunConfig) -> None:
-    path = out / _RUN_CONFIG
-    current = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in _RESUMABLE_FIELDS}
-    if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        clash = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
-        if clash:
-            details = ", ".join(f"{k}: saved {a!r} vs now {b!r}" for k, (a, b) in clash.items())
-            raise ValueError(f"{out} holds a jets run with another configuration ({details}); use a new output_dir, "
-                             f"or the same settings to resume (only {', '.join(_RESUMABLE_FIELDS)} may change)")
-    else:
-        path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
-
-
 def _split_rows(jets: JetSet, config: JetsRunConfig) -> dict[str, np.ndarray]:
     rows = {}
     for split, n in (("train", config.n_train), ("val", config.n_val), ("test", config.n_test)):
@@ -230,7 +206,7 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
     rows = _split_rows(jets, config)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_resume(out, config)
+    guard_run_folder(out, config, _RESUMABLE_FIELDS, "jets")
 
     dtype = torch.get_default_dtype()
     data = {split: jets.padded(r, config.max_constituents, dtype=torch.float64) for split, r in rows.items()}
@@ -244,26 +220,16 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
     train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                                weight_decay=config.weight_decay, schedule="cosine", grad_clip=10.0,
                                checkpoint_every=config.checkpoint_every, seed=config.seed, progress=config.progress)
-    models: dict[str, torch.nn.Module] = {}
-    histories: dict[str, pd.DataFrame] = {}
-    fits = {}
-    for name in config.models:
-        model = build_jet_model(name, config)
-        result = fit(model, _loss_fn, train_set, val_set, config=train_config, output_dir=out / name,
-                     max_steps=config.max_steps or None)
-        models[name], histories[name], fits[name] = model, result.history, result
-    files: dict[str, Path] = {"run_config": out / _RUN_CONFIG}
-    for name, result in fits.items():
-        files.update({f"{name}_{k}": v for k, v in result.files.items()})
+    models, fits, files = fit_models(config.models, lambda name: build_jet_model(name, config), _loss_fn,
+                                     train_set, val_set, train_config, out, config.max_steps)
+    histories = {name: result.history for name, result in fits.items()}
     if not all(r.completed for r in fits.values()):
         return JetsRunResult(None, {}, None, {}, histories, models, jets, out, False, files)
 
     table, roc_rows, scores = [], [], {}
     labels = test_labels.numpy()
     for name, model in models.items():
-        best = fits[name].files.get("best_model")
-        if best is not None:
-            model.load_state_dict(torch.load(best, weights_only=True))
+        load_best_weights(model, fits[name])
         logits = {v: predict_jet_logits(model, m, test_mask).double().numpy() for v, m in versions.items()}
         change = float(np.max(np.abs(logits["boosted"] - logits["test"])))
         history = histories[name]

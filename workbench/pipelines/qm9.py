@@ -48,7 +48,7 @@ from workbench.data.qm9 import (
 from workbench.groups.cache import cache_root
 from workbench.models import MODELS, build_model
 from workbench.nn.graph import radius_graph, scatter_sum
-from workbench.train import TrainConfig, fit
+from workbench.train import TrainConfig, fit, load_best_weights
 
 __all__ = ["QM9RunConfig", "QM9RunResult", "TargetTask", "TargetTransform", "target_task", "resolve_qm9_data",
            "run_qm9", "KCAL_PER_MOL_TO_MEV"]
@@ -325,8 +325,7 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
     if not result.completed:
         return QM9RunResult(result.history, None, {}, model, transform, out, False, files)
 
-    if "best_model" in files:
-        model.load_state_dict(torch.load(files["best_model"], weights_only=True))
+    load_best_weights(model, result)
     predictions = _predict(model, transform, test_set, labels64, max(config.batch_size, 64))
     predictions.to_csv(out / "test_predictions.csv", index=False)
     files["test_predictions"] = out / "test_predictions.csv"

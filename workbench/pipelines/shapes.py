@@ -26,7 +26,6 @@ and, per model, ``<model>/metrics.csv`` (per epoch), ``checkpoint.pt``, ``best_m
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -39,7 +38,15 @@ import torch
 
 from workbench.data.shapes import ROTATIONS, SHAPE_CLASSES, ShapeDataset, make_shape_dataset
 from workbench.models.shapes import PointNetClassifier, ShapeMACE
-from workbench.train import TrainConfig, fit
+from workbench.pipelines.common import (
+    check_integers,
+    check_model_names,
+    check_numbers,
+    fit_models,
+    guard_run_folder,
+    name_tuple,
+)
+from workbench.train import TrainConfig, load_best_weights
 
 __all__ = ["MODEL_NAMES", "EQUIVARIANT_MODEL", "BASELINE_MODEL", "TEST_VERSIONS", "ShapesRunConfig",
            "ShapesRunResult", "build_shape_model", "predict_logits", "run_shapes"]
@@ -54,7 +61,6 @@ assert set(TEST_VERSIONS.values()) == set(ROTATIONS)
 
 # Config fields that may differ between a run and the call resuming it; any other change needs a new output_dir.
 _RESUMABLE_FIELDS = ("epochs", "max_steps", "checkpoint_every", "progress", "models")
-_RUN_CONFIG = "run_config.json"
 
 
 @dataclass
@@ -93,11 +99,7 @@ class ShapesRunConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("classes", "models"):
-            value = getattr(self, name)
-            if isinstance(value, str):  # "a,b" from a command line
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            setattr(self, name, tuple(value))
+        self.classes, self.models = name_tuple(self.classes), name_tuple(self.models)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -113,25 +115,13 @@ class ShapesRunConfig:
             raise ValueError(f"classes must be distinct, got {list(self.classes)}")
         if len(self.class_names) < 2:
             raise ValueError(f"need at least 2 classes to classify, got {list(self.classes)}")
-        unknown = [m for m in self.models if m not in MODEL_NAMES]
-        if unknown:
-            raise ValueError(f"unknown model(s) {unknown}; valid models: {', '.join(MODEL_NAMES)}")
-        if not self.models or len(set(self.models)) != len(self.models):
-            raise ValueError(f"models must be a non-empty list of distinct names from {MODEL_NAMES}, "
-                             f"got {list(self.models)}")
-        minimum = {"n_train_per_class": 1, "n_val_per_class": 1, "n_test_per_class": 1, "num_points": 4,
-                   "epochs": 1, "batch_size": 1, "channels": 1, "lmax": 1, "correlation": 1, "num_layers": 1,
-                   "pointnet_hidden": 1, "seed": 0, "checkpoint_every": 1, "max_steps": 0}
-        for name, low in minimum.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        for name, low, open_low in (("lr", 0.0, True), ("r_max", 0.0, True), ("noise", 0.0, False),
-                                    ("weight_decay", 0.0, False), ("ema_decay", 0.0, False)):
-            value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            if not ok or value < low or (open_low and value == low):
-                raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {low}, got {value!r}")
+        check_model_names(self.models, MODEL_NAMES)
+        check_integers(self, {"n_train_per_class": 1, "n_val_per_class": 1, "n_test_per_class": 1, "num_points": 4,
+                              "epochs": 1, "batch_size": 1, "channels": 1, "lmax": 1, "correlation": 1,
+                              "num_layers": 1, "pointnet_hidden": 1, "seed": 0, "checkpoint_every": 1,
+                              "max_steps": 0})
+        check_numbers(self, (("lr", 0.0, True), ("r_max", 0.0, True), ("noise", 0.0, False),
+                             ("weight_decay", 0.0, False), ("ema_decay", 0.0, False)))
         if self.ema_decay >= 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 = no EMA), got {self.ema_decay!r}")
 
@@ -194,22 +184,6 @@ def _loss_fn(model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str
     return loss, {"accuracy": accuracy}
 
 
-def _check_resume(out: Path, config: ShapesRunConfig) -> None:
-    """Refuse to continue a run folder written with another data/model/training configuration."""
-    path = out / _RUN_CONFIG
-    current = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in _RESUMABLE_FIELDS}
-    if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        clash = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
-        if clash:
-            details = ", ".join(f"{k}: saved {a!r} vs now {b!r}" for k, (a, b) in clash.items())
-            raise ValueError(f"{out} holds a shapes run with another configuration ({details}); use a new "
-                             f"output_dir, or the same settings to resume (only {', '.join(_RESUMABLE_FIELDS)} "
-                             "may change)")
-    else:
-        path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
-
-
 def _datasets(config: ShapesRunConfig) -> tuple[ShapeDataset, ShapeDataset, dict[str, ShapeDataset]]:
     kw = dict(num_points=config.num_points, noise=config.noise, classes=config.class_names)
     train = make_shape_dataset(config.n_train_per_class, seed=3 * config.seed, rotate="none", **kw)
@@ -266,7 +240,7 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
     t_start = time.perf_counter()
     train, val, tests = _datasets(config)
     out.mkdir(parents=True, exist_ok=True)
-    _check_resume(out, config)
+    guard_run_folder(out, config, _RESUMABLE_FIELDS, "shapes")
 
     train_set = torch.utils.data.TensorDataset(train.points, train.labels)
     val_set = torch.utils.data.TensorDataset(val.points, val.labels)
@@ -274,17 +248,9 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
                                weight_decay=config.weight_decay, schedule="cosine",
                                ema_decay=config.ema_decay or None, grad_clip=10.0,
                                checkpoint_every=config.checkpoint_every, seed=config.seed, progress=config.progress)
-    models: dict[str, torch.nn.Module] = {}
-    histories: dict[str, pd.DataFrame] = {}
-    fits = {}
-    for name in config.models:
-        model = build_shape_model(name, len(classes), config)
-        result = fit(model, _loss_fn, train_set, val_set, config=train_config, output_dir=out / name,
-                     max_steps=config.max_steps or None)
-        models[name], histories[name], fits[name] = model, result.history, result
-    files: dict[str, Path] = {"run_config": out / _RUN_CONFIG}
-    for name, result in fits.items():
-        files.update({f"{name}_{k}": v for k, v in result.files.items()})
+    models, fits, files = fit_models(config.models, lambda name: build_shape_model(name, len(classes), config),
+                                     _loss_fn, train_set, val_set, train_config, out, config.max_steps)
+    histories = {name: result.history for name, result in fits.items()}
     if not all(r.completed for r in fits.values()):
         return ShapesRunResult(None, {}, {}, {}, histories, models, tests, train, val, out, False,
                                files)
@@ -292,9 +258,7 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
     rows, confusion, predictions = [], {}, {}
     eval_batch = max(config.batch_size, 64)
     for name, model in models.items():
-        best = fits[name].files.get("best_model")
-        if best is not None:
-            model.load_state_dict(torch.load(best, weights_only=True))
+        load_best_weights(model, fits[name])
         metrics, frame, matrix = _evaluate(name, model, tests, classes, eval_batch)
         history = histories[name]
         metrics.update({"train_seconds": float(history["seconds"].iloc[-1]) if len(history) else 0.0,

@@ -2,7 +2,7 @@
 
 from workbench.train.checkpoint import load_checkpoint, save_checkpoint
 from workbench.train.ema import ExponentialMovingAverage
-from workbench.train.loop import TrainConfig, TrainResult, epoch_batches, evaluate, fit
+from workbench.train.loop import TrainConfig, TrainResult, epoch_batches, evaluate, fit, load_best_weights
 
 __all__ = [
     "ExponentialMovingAverage",
@@ -11,6 +11,7 @@ __all__ = [
     "epoch_batches",
     "evaluate",
     "fit",
+    "load_best_weights",
     "load_checkpoint",
     "save_checkpoint",
 ]

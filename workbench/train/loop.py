@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from workbench.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from workbench.train.ema import ExponentialMovingAverage
 
-__all__ = ["TrainConfig", "TrainResult", "LossFn", "fit", "evaluate", "epoch_batches"]
+__all__ = ["TrainConfig", "TrainResult", "LossFn", "fit", "evaluate", "epoch_batches", "load_best_weights"]
 
 #: ``loss_fn(model, batch) -> (loss, metrics)``: a scalar loss to minimise and float metrics to average.
 LossFn = Callable[[torch.nn.Module, Any], "tuple[torch.Tensor, dict[str, float]]"]
@@ -285,3 +285,12 @@ def fit(
     return TrainResult(history=pd.DataFrame(history), output_dir=out, step=step, completed=not stopped,
                        resumed_from_step=resumed_from, best_val_loss=best_val, files=files)
 
+
+
+def load_best_weights(model: torch.nn.Module, result: TrainResult) -> torch.nn.Module:
+    """Load into ``model`` the weights with the lowest validation loss that :func:`fit` saved in ``result.files``
+    (``best_model.pt``; nothing happens when there is none, e.g. without a validation set). Returns ``model``."""
+    best = result.files.get("best_model")
+    if best is not None:
+        model.load_state_dict(torch.load(best, weights_only=True))
+    return model
