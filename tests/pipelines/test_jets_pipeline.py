@@ -51,10 +51,11 @@ def test_files_and_metrics(tiny_run):
 
 
 def test_boost_test(tiny_run):
-    """Lorentz-invariant taggers give the same logits on boosted jets (float32); Deep Sets does not."""
+    """Lorentz-invariant taggers give the same logits on boosted jets up to float32 rounding (Minkowski products of
+    nearly collinear momenta cancel; the G-MACE tensor products run in the model's float32); Deep Sets does not."""
     change = {m: tiny_run.metrics["models"][m]["max_abs_logit_change"] for m in MODEL_NAMES}
     assert change["lorentz_mace"] < 1e-3 and change["lorentznet"] < 1e-3
-    assert change["deepsets"] > 1e-2
+    assert change["deepsets"] > 1e-2 and change["deepsets"] > 100 * max(change["lorentz_mace"], change["lorentznet"])
     rapidity = tiny_run.scores["deepsets"]["boost_rapidity"]
     assert 0.0 <= rapidity.min() and rapidity.max() <= 2.0
 
