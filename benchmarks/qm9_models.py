@@ -43,6 +43,7 @@ def _run_one(model: str, target: str, args: argparse.Namespace) -> subprocess.Po
         f"run_qm9(model={model!r}, target={target!r}, data_path={str(args.csv)!r}, output_dir={str(out)!r}, "
         f"epochs={args.epochs}, n_train={args.n_train}, n_val={args.n_val}, n_test=0, lmax={args.lmax}, "
         f"channels={args.channels}, lr={args.lr}, batch_size={args.batch_size}, seed={args.seed}, progress=False, "
+        f"num_basis={args.num_basis}, "
         f"checkpoint_every=200)\n"
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--n-val", type=int, default=1000)
     parser.add_argument("--lmax", type=int, default=1)
     parser.add_argument("--channels", type=int, default=32)
+    parser.add_argument("--num-basis", type=int, default=0, help="radial basis size; 0 = each model's default")
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)

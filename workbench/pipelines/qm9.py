@@ -162,6 +162,7 @@ class QM9RunConfig:
     lmax: int = 1
     channels: int = 32
     num_layers: int = 0  # 0: the model's default
+    num_basis: int = 0  # radial basis functions; 0: the model's default (SchNet 50 Gaussians, others 8 Bessel)
     r_max: float = 5.0
     loss: str = "l1"
     ema_decay: float = 0.99
@@ -179,7 +180,7 @@ class QM9RunConfig:
         target_task(self.target)
         if self.loss not in ("l1", "mse"):
             raise ValueError(f"loss must be 'l1' or 'mse', got {self.loss!r}")
-        for name in ("n_train", "n_val", "n_test", "num_layers", "max_steps"):
+        for name in ("n_train", "n_val", "n_test", "num_layers", "num_basis", "max_steps"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -299,9 +300,10 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
 
     torch.manual_seed(config.seed)
     avg_nb = _avg_num_neighbors(train_set, config.r_max)
+    extra = {"num_basis": config.num_basis} if config.num_basis else {}
     model = build_model(config.model, channels=config.channels, lmax=config.lmax,
                         num_layers=config.num_layers or None, r_max=config.r_max, output=task.output,
-                        reduce=task.reduce, avg_num_neighbors=avg_nb)
+                        reduce=task.reduce, avg_num_neighbors=avg_nb, **extra)
     criterion = torch.nn.functional.l1_loss if config.loss == "l1" else torch.nn.functional.mse_loss
 
     # float64 labels by row: float32 cannot hold a total energy (~ -400 Ha) to better than ~1 meV
