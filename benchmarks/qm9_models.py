@@ -6,12 +6,14 @@ runs from their checkpoints and reuses finished ones. The split is the 80/10/10 
 ``split_seed`` for all runs). Conformers are built once from the CSV with RDKit (ETKDG + MMFF94) and cached.
 
 Writes ``benchmarks/results/qm9_models.csv`` (one row per run: test MAE in the label's unit and in meV, RMSE,
-parameters, training time) and prints it next to published QM9 MAEs (which use ~110k training molecules and DFT
-geometries; see the README for why ours differ).
+radial basis size, seed, parameters, training time; ``--collect`` adds finished runs of other folders) and prints
+it next to published QM9 MAEs (which use ~110k training molecules and DFT geometries; see the README for why ours
+differ).
 
 Usage:
     python benchmarks/qm9_models.py [--csv ../shared/data/qm9_small.csv] [--runs runs/qm9-full]
-        [--models schnet nequip mace equiformer] [--targets gap u0] [--epochs 12] [--jobs 2]
+        [--models schnet nequip mace equiformer] [--targets gap u0] [--epochs 12] [--jobs 2] [--num-basis 32]
+        [--seed 1] [--collect runs/other-folder ...] [--results path.csv]
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--collect", nargs="*", default=[], metavar="DIR",
+                        help="also list the finished runs in these run folders (other seeds or settings)")
     parser.add_argument("--results", default=str(RESULTS), help="CSV of the table (default: %(default)s); use "
                         "another path for extra runs (other seeds), so the committed table is not overwritten")
     args = parser.parse_args()
@@ -98,18 +102,21 @@ def main() -> None:
                     failed.append(f"{m}-{t}")
                 print(f"{m}-{t}: {status} after {time.perf_counter() - t0:.0f} s", flush=True)
 
+    folders = [Path(args.runs) / f"{m}-{t}" for t in args.targets for m in args.models]
+    for extra in args.collect:  # finished runs of other configurations (seeds, radial bases) in the same table
+        folders += sorted(p.parent for p in Path(extra).glob("*/metrics.json"))
     rows = []
-    for t in args.targets:
-        for m in args.models:
-            path = Path(args.runs) / f"{m}-{t}" / "metrics.json"
-            if not path.is_file():
-                continue
-            r = json.loads(path.read_text())
-            rows.append({"model": m, "target": t, "unit": r["unit"], "test_mae": r["test_mae"],
-                         "test_mae_mev": r["test_mae_mev"], "test_rmse": r["test_rmse"], "n_train": r["n_train"],
-                         "n_test": r["n_test"], "epochs": r["epochs"], "parameters": r["parameters"],
-                         "train_minutes": r["train_seconds"] / 60.0,
-                         "published_mev": PUBLISHED_MEV.get((m, t))})
+    for folder in folders:
+        path = folder / "metrics.json"
+        if not path.is_file():
+            continue
+        r = json.loads(path.read_text())
+        m, t, cfg = r["model"], r["target"], r["config"]
+        rows.append({"model": m, "target": t, "unit": r["unit"], "test_mae": r["test_mae"],
+                     "test_mae_mev": r["test_mae_mev"], "test_rmse": r["test_rmse"], "n_train": r["n_train"],
+                     "n_test": r["n_test"], "epochs": r["epochs"], "num_basis": cfg.get("num_basis", 0),
+                     "seed": cfg["seed"], "parameters": r["parameters"], "train_minutes": r["train_seconds"] / 60.0,
+                     "published_mev": PUBLISHED_MEV.get((m, t)), "run": os.path.relpath(folder, ROOT)})
     table = pd.DataFrame(rows)
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
