@@ -253,3 +253,15 @@ def test_csv_conformers_are_cached_under_workbench_cache(tmp_path, monkeypatch, 
     assert folder == tmp_path / "cache" / "qm9" / "five-seed0"
     manifest = (folder / "manifest.json").read_text()
     assert resolve_qm9_data(csv) == folder and (folder / "manifest.json").read_text() == manifest
+
+
+def test_num_basis_sets_the_radial_basis(tmp_path):
+    """num_basis reaches the model (its radial MLPs' input width); 0 keeps the model default."""
+    kw = {**TINY, "model": "nequip", "max_steps": 1}
+    default = run_qm9(output_dir=tmp_path / "default", **kw)
+    wide = run_qm9(output_dir=tmp_path / "wide", **{**kw, "num_basis": 20})
+    n_default = sum(p.numel() for p in default.model.parameters())
+    n_wide = sum(p.numel() for p in wide.model.parameters())
+    assert n_wide > n_default
+    with pytest.raises(ValueError, match="num_basis must be >= 0"):
+        QM9RunConfig(num_basis=-1).validate()
