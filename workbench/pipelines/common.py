@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ import torch
 
 from workbench.train import TrainConfig, TrainResult, fit
 
-__all__ = ["RUN_CONFIG_FILE", "check_integers", "check_model_names", "check_numbers", "fit_models",
-           "guard_run_folder", "name_tuple"]
+__all__ = ["RUN_CONFIG_FILE", "check_integers", "check_model_names", "check_numbers", "cosine_train_config",
+           "fit_models", "guard_run_folder", "name_tuple", "resolve_config"]
 
 #: The file in a run folder that records its configuration.
 RUN_CONFIG_FILE = "run_config.json"
@@ -32,6 +32,28 @@ def name_tuple(value: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())
     return tuple(value)
+
+
+def resolve_config(cls: type, config: Any, overrides: Mapping[str, Any], caller: str) -> Any:
+    """``cls`` built from ``config`` (an instance or None) with the keyword ``overrides`` replacing its fields, then
+    validated. An unknown override raises TypeError naming ``caller`` and listing the valid fields."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(f"{caller}: unknown parameter(s) {unknown}; valid: {', '.join(sorted(names))}")
+    resolved = cls(**{**(asdict(config) if config else {}), **overrides})
+    resolved.validate()
+    return resolved
+
+
+def cosine_train_config(config: Any, **extra: Any) -> TrainConfig:
+    """The :class:`~workbench.train.TrainConfig` of a pipeline config: its ``epochs``, ``batch_size``, ``lr``,
+    ``weight_decay``, ``checkpoint_every``, ``seed`` and ``progress``, a cosine schedule and gradient clipping at 10;
+    ``extra`` adds or replaces fields (e.g. ``ema_decay``)."""
+    return TrainConfig(**{"epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
+                          "weight_decay": config.weight_decay, "schedule": "cosine", "grad_clip": 10.0,
+                          "checkpoint_every": config.checkpoint_every, "seed": config.seed,
+                          "progress": config.progress, **extra})
 
 
 def check_model_names(models: Sequence[str], valid: Sequence[str]) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +44,13 @@ from workbench.pipelines.common import (
     check_integers,
     check_model_names,
     check_numbers,
+    cosine_train_config,
     fit_models,
     guard_run_folder,
     name_tuple,
+    resolve_config,
 )
-from workbench.train import TrainConfig, load_best_weights
+from workbench.train import load_best_weights
 from workbench.train.roc import background_rejection, roc_auc, roc_curve
 
 __all__ = ["MODEL_NAMES", "EQUIVARIANT_MODEL", "BASELINE_MODEL", "TEST_VERSIONS", "JetsRunConfig", "JetsRunResult",
@@ -199,12 +201,7 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
             data are loaded and the config is validated.
         FileNotFoundError: ``data_path`` holds no jet set (the message names the shipped set).
     """
-    names = {f.name for f in fields(JetsRunConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise TypeError(f"run_jets: unknown parameter(s) {unknown}; valid: {', '.join(sorted(names))}")
-    config = JetsRunConfig(**{**(asdict(config) if config else {}), **overrides})
-    config.validate()
+    config = resolve_config(JetsRunConfig, config, overrides, "run_jets")
     t_start = time.perf_counter()
     jets = load_jets(config.data_path or None)
     rows = _split_rows(jets, config)
@@ -221,9 +218,7 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
                                                            seed=config.boost_seed)
     versions = {"test": test_momenta, "boosted": boost_jets(test_momenta, test_mask, boosts)}
 
-    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                               weight_decay=config.weight_decay, schedule="cosine", grad_clip=10.0,
-                               checkpoint_every=config.checkpoint_every, seed=config.seed, progress=config.progress)
+    train_config = cosine_train_config(config)
     models, fits, files = fit_models(config.models, lambda name: build_jet_model(name, config), _loss_fn,
                                      train_set, val_set, train_config, out, config.max_steps)
     histories = {name: result.history for name, result in fits.items()}

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +42,13 @@ from workbench.pipelines.common import (
     check_integers,
     check_model_names,
     check_numbers,
+    cosine_train_config,
     fit_models,
     guard_run_folder,
     name_tuple,
+    resolve_config,
 )
-from workbench.train import TrainConfig, load_best_weights
+from workbench.train import load_best_weights
 
 __all__ = ["MODEL_NAMES", "EQUIVARIANT_MODEL", "BASELINE_MODEL", "TEST_VERSIONS", "ShapesRunConfig",
            "ShapesRunResult", "build_shape_model", "predict_logits", "run_shapes"]
@@ -229,12 +231,7 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
         ValueError: unknown shape class or model names (the message lists the valid ones), bad values, or an
             ``output_dir`` holding a run with another configuration. Nothing is written before validation.
     """
-    names = {f.name for f in fields(ShapesRunConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise TypeError(f"run_shapes: unknown parameter(s) {unknown}; valid: {', '.join(sorted(names))}")
-    config = ShapesRunConfig(**{**(asdict(config) if config else {}), **overrides})
-    config.validate()
+    config = resolve_config(ShapesRunConfig, config, overrides, "run_shapes")
     classes = config.class_names
     out = Path(output_dir)
     t_start = time.perf_counter()
@@ -244,10 +241,7 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
 
     train_set = torch.utils.data.TensorDataset(train.points, train.labels)
     val_set = torch.utils.data.TensorDataset(val.points, val.labels)
-    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                               weight_decay=config.weight_decay, schedule="cosine",
-                               ema_decay=config.ema_decay or None, grad_clip=10.0,
-                               checkpoint_every=config.checkpoint_every, seed=config.seed, progress=config.progress)
+    train_config = cosine_train_config(config, ema_decay=config.ema_decay or None)
     models, fits, files = fit_models(config.models, lambda name: build_shape_model(name, len(classes), config),
                                      _loss_fn, train_set, val_set, train_config, out, config.max_steps)
     histories = {name: result.history for name, result in fits.items()}
