@@ -181,7 +181,8 @@ def _top_partons(process_record: Any) -> list[list[tuple[float, float]]]:
 
 
 def _leading_jet(pythia: Any, fastjet: Any, jet_def: Any) -> tuple[Any, np.ndarray] | None:
-    """The leading anti-kT jet of the current event and its constituents ``[n, 4]`` (E, px, py, pz) by pT."""
+    """The leading anti-kT jet of the current event and its constituents ``[n, 4]`` (E, px, py, pz) by pT. The jet's
+    kinematics (pt, eta, E, ...) are its own; only its constituents needed the cluster sequence, read here."""
     event = pythia.event
     rows = []
     for i in range(event.size()):
@@ -204,9 +205,7 @@ def _leading_jet(pythia: Any, fastjet: Any, jet_def: Any) -> tuple[Any, np.ndarr
     index = np.array([c.user_index() for c in jet.constituents()], dtype=np.int64)
     constituents = momenta[index]
     pt = np.hypot(constituents[:, 1], constituents[:, 2])
-    constituents = constituents[np.argsort(-pt, kind="stable")]
-    # keep the ClusterSequence alive while the jet is used (the jet refers to it)
-    return (jet, sequence), constituents
+    return jet, constituents[np.argsort(-pt, kind="stable")]
 
 
 def _quiet_pythia(pythia8mc: Any) -> Any:
@@ -251,7 +250,7 @@ def _run_process(config: JetGeneratorConfig, process: str, progress: bool) -> tu
         if found is None:
             counts["no_jet"] += 1
             continue
-        (jet, _sequence), constituents = found
+        jet, constituents = found
         if not config.pt_min <= jet.pt() <= config.pt_max:
             counts["outside_pt_window"] += 1
             continue
@@ -290,7 +289,7 @@ def generate_jets(out_dir: str | Path | None = None, config: JetGeneratorConfig 
         config = JetGeneratorConfig(**{**asdict(config), "seed": seed})
     config.validate()
     try:
-        import fastjet  # noqa: F401
+        import fastjet  # noqa: F401  (fail early, with the extra named)
         import pythia8mc  # noqa: F401
     except ImportError as exc:
         raise ImportError(f"generating jets needs the 'hep' extra (pip install pythia8mc fastjet): {exc}") from exc
@@ -320,14 +319,11 @@ def generate_jets(out_dir: str | Path | None = None, config: JetGeneratorConfig 
     out = Path(out_dir) if out_dir is not None else DEFAULT_JETS_DIR
     out.mkdir(parents=True, exist_ok=True)
     write_npz_reproducible(out / _NPZ, arrays)
-    import fastjet as _fj
-    import pythia8mc as _py
-
     manifest: dict[str, Any] = {
         "builder": "workbench.data.jets.generate_jets",
         "workbench_version": __version__,
-        "pythia8mc_version": getattr(_py, "__version__", None) or _package_version("pythia8mc"),
-        "fastjet_version": getattr(_fj, "__version__", None) or _package_version("fastjet"),
+        "pythia8mc_version": _package_version("pythia8mc"),
+        "fastjet_version": _package_version("fastjet"),
         "numpy_version": np.__version__,
         "python": platform.python_version(),
         "config": json.loads(json.dumps(asdict(config))),
