@@ -1,6 +1,32 @@
-"""Equivariant Workbench: compute package (groups, layers, kernels, models, data, training).
+"""Equivariant Workbench: the compute package (groups, layers, kernels, models, data, training, pipelines).
 
-Nothing in ``workbench`` imports Jupyter or plotting libraries; widgets live in ``widgets``.
+``import workbench as wb`` reaches every subpackage: ``wb.groups`` (Lie groups, irreps, Clebsch-Gordan; O(3) in
+e3nn's basis as ``wb.o3``), ``wb.nn`` (equivariant layers), ``wb.kernels`` (Triton and fused backends),
+``wb.models`` (SchNet, NequIP, MACE, Equiformer, the Lorentz G-MACE, shape and jet models), ``wb.data`` (datasets
+with manifests and interop), ``wb.train`` (the fitting loop), ``wb.equivariance`` (Lie derivative and equivariance
+errors) and ``wb.pipelines`` (the functions the pipeline notebooks call).  Nothing in ``workbench`` imports Jupyter
+or plotting libraries; widgets live in the ``widgets`` package.
+
+Examples:
+    >>> import workbench as wb
+    >>> wb.o3.Irreps("8x0e+8x1o").dim
+    32
 """
 
-__version__ = "0.1.0"
+from workbench import checks, data, equivariance, groups, kernels, models, nn, pipelines, train
+from workbench.groups import o3
+from workbench.version import __version__
+
+__all__ = [
+    "__version__",
+    "checks",
+    "data",
+    "equivariance",
+    "groups",
+    "kernels",
+    "models",
+    "nn",
+    "o3",
+    "pipelines",
+    "train",
+]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import workbench
+import workbench.version
 from workbench.groups import O3, SO, SO3, SU2, SU3, Lorentz, O, Representation, clear_caches
 from workbench.groups import cache as disk_cache
 
@@ -100,11 +101,11 @@ def test_disk_cache_roundtrip_version_and_corruption(tmp_path, monkeypatch):
 
     # a version change invalidates: the key differs, so the table is recomputed and a new file appears
     clear_caches()
-    monkeypatch.setattr(workbench, "__version__", "999.0.0")
+    monkeypatch.setattr(workbench.version, "__version__", "999.0.0")
     again = group.clebsch_gordan("3", "3bar", "8")
     assert torch.allclose(again, first)
     assert _count_files(tmp_path) == 2
-    monkeypatch.setattr(workbench, "__version__", workbench.__version__)
+    monkeypatch.setattr(workbench.version, "__version__", workbench.__version__)
 
     # a corrupted file is recomputed and rewritten
     path.write_bytes(b"not a zip file")

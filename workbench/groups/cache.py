@@ -3,7 +3,7 @@
 Location: ``$WORKBENCH_CACHE/cg/`` when the environment variable is set, else
 ``~/.cache/equivariant-workbench/cg/``.  Setting ``WORKBENCH_CACHE`` to ``off`` (or ``0``, ``none``,
 ``disabled``) disables the disk cache.  The key of a table is its group name, its irrep labels and
-``workbench.__version__``; the file name is a hash of the key and the key is stored inside the file and
+``__version__``; the file name is a hash of the key and the key is stored inside the file and
 checked on load, so a version change never reads an old table.  An unreadable or corrupted file is ignored
 (the table is recomputed and the file rewritten).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-import workbench
+from workbench import version
 
 __all__ = ["cache_directory", "cache_key", "cache_root", "load_array", "save_array"]
 
@@ -45,7 +45,7 @@ def cache_directory() -> Path | None:
 
 def cache_key(*parts: str) -> str:
     """Key string ``part|part|...|workbench-<version>``."""
-    return "|".join([*parts, f"workbench-{workbench.__version__}"])
+    return "|".join([*parts, f"workbench-{version.__version__}"])
 
 
 def _path_for(key: str, directory: Path) -> Path:
