@@ -56,7 +56,8 @@ def _run_one(model: str, target: str, args: argparse.Namespace) -> subprocess.Po
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--csv", default=str(ROOT.parent / "shared" / "data" / "qm9_small.csv"))
+    parser.add_argument("--csv", default="", help="the QM9 CSV (default: $WORKBENCH_QM9_CSV, else "
+                        "shared/data/qm9_small.csv searched from the working directory upwards)")
     parser.add_argument("--runs", default=str(ROOT / "runs" / "qm9-full"))
     parser.add_argument("--models", nargs="+", default=["schnet", "nequip", "mace", "equiformer"])
     parser.add_argument("--targets", nargs="+", default=["gap", "u0"])
@@ -77,8 +78,10 @@ def main() -> None:
     args = parser.parse_args()
 
     # build (or verify) the conformer cache once, before the parallel runs
+    from workbench.data.qm9 import find_qm9_csv
     from workbench.pipelines.qm9 import resolve_qm9_data
 
+    args.csv = find_qm9_csv(args.csv or None).resolve()
     resolve_qm9_data(args.csv)
     pending = [(m, t) for t in args.targets for m in args.models]
     running: list[tuple[str, str, subprocess.Popen, float]] = []

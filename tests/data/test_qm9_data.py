@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from workbench.data import qm9
+from workbench.data.batch import collate_atoms
 from workbench.data.manifest import sha256_file, write_npz_reproducible
 from workbench.data.qm9 import (
     HARTREE_TO_KCAL_PER_MOL,
@@ -77,6 +78,46 @@ def test_missing_csv_names_path_subset_and_url(tmp_path: Path) -> None:
         load_qm9_table(missing)
     msg = str(err.value)
     assert str(missing) in msg and str(qm9.DEFAULT_QM9_DIR) in msg and qm9.QM9_PUBLIC_URL in msg
+
+
+def test_csv_location_argument_environment_then_search_upwards(qm9_csv: Path, tmp_path: Path, monkeypatch) -> None:
+    other = tmp_path / "elsewhere.csv"
+    other.write_text("".join(qm9_csv.read_text().splitlines(keepends=True)[:4]))  # header + 3 rows
+    monkeypatch.delenv(qm9.QM9_CSV_ENV, raising=False)
+    # 1. the argument wins over everything
+    monkeypatch.setenv(qm9.QM9_CSV_ENV, str(tmp_path / "not-this.csv"))
+    assert qm9.find_qm9_csv(other) == other
+    assert len(load_qm9_table(other)) == 3
+    # 2. the environment variable when no argument is given
+    monkeypatch.setenv(qm9.QM9_CSV_ENV, str(other))
+    assert qm9.find_qm9_csv() == other and load_qm9_table().attrs["source"] == str(other)
+    # 3. shared/data/qm9_small.csv searched from the working directory upwards (as git finds .git)
+    monkeypatch.delenv(qm9.QM9_CSV_ENV)
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    shutil.copy(other, tmp_path / "shared" / "data" / "qm9_small.csv")
+    deep = tmp_path / "checkout" / "notebooks" / "pipelines"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert qm9.find_qm9_csv() == tmp_path / "shared" / "data" / "qm9_small.csv"
+    assert len(load_qm9_table()) == 3
+    assert qm9.find_qm9_csv(start=deep) == qm9.find_qm9_csv()
+
+
+def test_missing_csv_error_names_all_three_ways(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(qm9.QM9_CSV_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)  # no shared/data/qm9_small.csv in tmp_path or its parents
+    if any((d / qm9.DEFAULT_QM9_CSV).is_file() for d in (tmp_path, *tmp_path.parents)):
+        pytest.skip("a parent of the temporary folder holds shared/data/qm9_small.csv")
+    for call in (lambda: load_qm9_table(), lambda: qm9.find_qm9_csv(),
+                 lambda: qm9.cached_qm9_conformers(tmp_path / "cache")):
+        with pytest.raises(FileNotFoundError) as err:
+            call()
+        msg = str(err.value)
+        assert "path=" in msg and qm9.QM9_CSV_ENV in msg and str(qm9.DEFAULT_QM9_CSV) in msg
+        assert str(qm9.DEFAULT_QM9_DIR) in msg and qm9.QM9_PUBLIC_URL in msg
+    monkeypatch.setenv(qm9.QM9_CSV_ENV, str(tmp_path / "from-env.csv"))
+    with pytest.raises(FileNotFoundError, match="from-env.csv.*WORKBENCH_QM9_CSV"):
+        load_qm9_table()
 
 
 def test_csv_missing_columns_rejected(tmp_path: Path) -> None:
@@ -191,14 +232,14 @@ def test_dataset_items() -> None:
     assert isinstance(item, QM9Item)
     assert item.z.dtype == torch.long and item.z.ndim == 1
     assert item.pos.shape == (item.z.shape[0], 3) and item.pos.dtype == torch.float32
-    assert item.targets.shape == (2,)
+    assert item.y.shape == (2,)
     c = ds.conformers
-    assert item.targets[1].item() == pytest.approx(c.target_column("u0")[3], rel=1e-7)
+    assert item.y[1].item() == pytest.approx(c.target_column("u0")[3], rel=1e-7)
     assert ds[-1].index == len(ds) - 1
     with pytest.raises(IndexError):
         ds[len(ds)]
     ds64 = QM9Dataset(targets="mu", dtype=torch.float64)
-    assert ds64[0].pos.dtype == torch.float64 and ds64[0].targets.shape == (1,)
+    assert ds64[0].pos.dtype == torch.float64 and ds64[0].y.shape == (1,)
 
 
 def test_unknown_target_lists_valid_ones() -> None:
@@ -325,7 +366,7 @@ def test_to_ase() -> None:
     assert isinstance(atoms, ase.Atoms)
     np.testing.assert_array_equal(atoms.numbers, item.z.numpy())
     np.testing.assert_allclose(atoms.positions, item.pos.numpy())
-    assert atoms.info["mol_id"] == item.mol_id and atoms.info["u0"] == pytest.approx(item.targets[1].item())
+    assert atoms.info["mol_id"] == item.mol_id and atoms.info["u0"] == pytest.approx(item.y[1].item())
     assert not atoms.pbc.any()
     with pytest.raises(TypeError, match="QM9Item"):
         to_ase({"z": 1})
@@ -355,18 +396,18 @@ def test_to_pyg_without_torch_geometric_says_how_to_install(monkeypatch) -> None
 def test_collate_batches_molecules() -> None:
     ds = QM9Dataset(targets=["gap", "u0"])
     items = [ds[i] for i in (0, 5, 9)]
-    batch = qm9.collate_qm9(items)
+    batch = collate_atoms(items)
     sizes = [int(it.z.shape[0]) for it in items]
-    assert batch.num_graphs == 3 and batch.targets.shape == (3, 2)
+    assert batch.num_graphs == 3 and batch.y.shape == (3, 2)
     assert batch.ptr.tolist() == [0, sizes[0], sizes[0] + sizes[1], sum(sizes)]
     assert batch.batch.tolist() == [0] * sizes[0] + [1] * sizes[1] + [2] * sizes[2]
     torch.testing.assert_close(batch.pos[batch.ptr[1]:batch.ptr[2]], items[1].pos)
     assert batch.index.tolist() == [0, 5, 9]
-    loader = torch.utils.data.DataLoader(ds, batch_size=8, collate_fn=qm9.collate_qm9)
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, collate_fn=collate_atoms)
     first = next(iter(loader))
     assert first.num_graphs == 8 and first.z.shape[0] == int(ds.conformers.ptr[8])
     with pytest.raises(ValueError, match="at least one"):
-        qm9.collate_qm9([])
+        collate_atoms([])
 
 
 def test_cached_conformers_reused_and_rebuilt(qm9_csv: Path, tmp_path: Path) -> None:

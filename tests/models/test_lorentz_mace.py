@@ -1,6 +1,7 @@
-"""Jet taggers of workbench.models.lorentz_mace: Lorentz invariance (random elements and rapidity-2 boosts),
-permutation and padding invariance, the (1/2,1/2) change of basis, the non-invariance of the Deep Sets baseline,
-gradients and bad input. Synthetic jets only (random light particles around a jet axis, E ~ 10-300 GeV).
+"""Jet taggers (workbench.models.lorentz_mace, .lorentznet, .deep_sets; inputs from .jet_features): Lorentz invariance
+(random elements and rapidity-2 boosts), permutation and padding invariance, the (1/2,1/2) change of basis, the non-
+invariance of the Deep Sets baseline, gradients and bad input. Synthetic jets only (random light particles around a
+jet axis, E ~ 10-300 GeV).
 
 Relative error below means ``max |got - expected| / max |expected|`` over the batch.
 """
@@ -15,14 +16,10 @@ import pytest
 import torch
 
 from workbench.groups.lorentz import Lorentz
-from workbench.models.lorentz_mace import (
-    DeepSetsTagger,
-    LorentzMACE,
-    LorentzNetLite,
-    check_jets,
-    minkowski_dot,
-    minkowski_to_irrep,
-)
+from workbench.models.deep_sets import DeepSetsTagger
+from workbench.models.jet_features import check_jets, minkowski_dot
+from workbench.models.lorentz_mace import LorentzMACE, minkowski_to_irrep
+from workbench.models.lorentznet import LorentzNetLite
 
 pytestmark = pytest.mark.unit
 

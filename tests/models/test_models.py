@@ -15,7 +15,8 @@ import functools
 import pytest
 import torch
 
-from workbench.data.qm9 import QM9Dataset, collate_qm9
+from workbench.data.batch import collate_atoms
+from workbench.data.qm9 import QM9Dataset
 from workbench.groups import o3
 from workbench.models import MODELS, QM9_ELEMENTS, Equiformer, build_model
 
@@ -50,7 +51,7 @@ def qm9_batch():
     ds = QM9Dataset(dtype=torch.float64)
     items = [ds[i] for i in MOLECULES]
     assert tuple(it.smiles for it in items) == SMILES
-    batch = collate_qm9(items)
+    batch = collate_atoms(items)
     assert set(batch.z.tolist()) == set(QM9_ELEMENTS)
     return batch
 

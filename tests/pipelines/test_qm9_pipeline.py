@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 import torch
 
-from workbench.data.qm9 import DEFAULT_QM9_DIR, HARTREE_TO_MEV, QM9Dataset, collate_qm9
+from workbench.data.batch import collate_atoms
+from workbench.data.qm9 import DEFAULT_QM9_DIR, HARTREE_TO_MEV, QM9Dataset
 from workbench.pipelines.qm9 import (
     QM9RunConfig,
     TargetTransform,
@@ -104,8 +105,8 @@ def test_u0_atom_references_round_trip(tmp_path):
     ds = QM9Dataset(targets=["u0"], dtype=torch.float64)
     with_fluorine = int(np.flatnonzero(ds.conformers.element_counts()[:, 4])[0])  # columns H, C, N, O, F
     rows = [with_fluorine if 9 in refs else 0, 1, 2, 3, 4, 5, 6, 7]
-    batch = collate_qm9([ds[i] for i in rows])
-    y = batch.targets[:, 0]
+    batch = collate_atoms([ds[i] for i in rows])
+    y = batch.y[:, 0]
     assert y.dtype == torch.float64 and float(y.max()) < -100  # total energies, Ha
     encoded = transform.encode(y, batch.z, batch.batch)
     assert float(encoded.abs().max()) < 50  # references subtracted and standardised
@@ -140,7 +141,7 @@ def test_mu_uses_a_dipole_model_and_predicts_magnitudes(tmp_path):
     assert result.metrics["unit"] == "D" and result.metrics["test_mae_mev"] is None
     # a batch through the trained model: [B, 3] dipoles, |mu| * std is the prediction
     ds = QM9Dataset(targets=["mu"])
-    batch = collate_qm9([ds[int(i)] for i in pred["index"][:4]])
+    batch = collate_atoms([ds[int(i)] for i in pred["index"][:4]])
     with torch.no_grad():
         out = result.model(batch.z, batch.pos, batch.batch, batch.num_graphs)
     assert out.shape == (4, 3)
@@ -170,13 +171,13 @@ KILL_SCRIPT = textwrap.dedent("""
     import json, sys, time
     import workbench.pipelines.qm9 as pipeline
 
-    collate = pipeline.collate_qm9
+    collate = pipeline.collate_atoms
 
     def slow_collate(items):
         time.sleep(0.05)
         return collate(items)
 
-    pipeline.collate_qm9 = slow_collate
+    pipeline.collate_atoms = slow_collate
     pipeline.run_qm9(output_dir=sys.argv[1], **json.loads(sys.argv[2]))
 """)
 

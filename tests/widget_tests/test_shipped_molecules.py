@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from workbench.data import molecules as M
+from workbench.data.interop import to_ase
 
 pytestmark = pytest.mark.unit
 
@@ -119,7 +120,7 @@ def test_extxyz_round_trip_and_ase(tmp_path) -> None:
     atoms = ase_io.read(M.DEFAULT_MOLECULES_DIR / "caffeine.xyz")
     np.testing.assert_allclose(atoms.positions, mol.positions)
     np.testing.assert_allclose(atoms.arrays["gasteiger_charge"], mol.charges)
-    converted = mol.to_ase()
+    converted = to_ase(mol)
     np.testing.assert_allclose(converted.get_initial_charges(), mol.charges)
     assert converted.get_chemical_formula() == atoms.get_chemical_formula()
     with pytest.raises(ValueError, match="Properties"):

@@ -163,17 +163,6 @@ class Molecule:
         centered = self.positions - self.positions.mean(axis=0)
         return self.charges @ centered
 
-    def to_ase(self) -> Any:
-        """An ``ase.Atoms`` with these symbols, positions and charges (as initial charges); needs ``ase``."""
-        try:
-            import ase
-        except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError("Molecule.to_ase needs the 'ase' package: pip install ase") from err
-        atoms = ase.Atoms(symbols=list(self.symbols), positions=self.positions, charges=self.charges)
-        atoms.info.update(self.info)
-        atoms.info.setdefault("name", self.name)
-        return atoms
-
 
 @dataclass(frozen=True)
 class RotationCheck:

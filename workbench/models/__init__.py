@@ -8,6 +8,10 @@
 All share :class:`~workbench.models.base.MolecularModel`'s interface:
 ``model(z [A], pos [A, 3], batch [A], num_graphs) -> [B]`` (``output="scalar"``) or ``[B, 3]`` (``"dipole"``).
 :func:`build_model` makes one by name with common hyper-parameters.
+
+Jet taggers (``model(momenta [B, N, 4], mask [B, N]) -> [B, num_classes]``; inputs and four-vector features in
+:mod:`workbench.models.jet_features`): :class:`LorentzMACE` (G-MACE for SO+(1,3)), :class:`LorentzNetLite`
+(LorentzNet-style, arXiv 2201.08187) and :class:`DeepSetsTagger` (non-equivariant baseline).
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.models.base import OUTPUTS, QM9_ELEMENTS, REDUCTIONS, MolecularModel, NodeFeatures
+from workbench.models.deep_sets import DeepSetsTagger
 from workbench.models.equiformer import Equiformer
+from workbench.models.lorentz_mace import LorentzMACE
+from workbench.models.lorentznet import LorentzNetLite
 from workbench.models.mace import MACE
 from workbench.models.nequip import NequIP
 from workbench.models.schnet import SchNet
 
-__all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "Equiformer", "MACE", "MolecularModel", "NequIP",
-           "NodeFeatures", "SchNet", "build_model"]
+__all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "DeepSetsTagger", "Equiformer", "LorentzMACE",
+           "LorentzNetLite", "MACE", "MolecularModel", "NequIP", "NodeFeatures", "SchNet", "build_model"]
 
 #: name -> (class, is it equivariant beyond invariants)
 MODELS: dict[str, type[MolecularModel]] = {"schnet": SchNet, "nequip": NequIP, "mace": MACE, "equiformer": Equiformer}

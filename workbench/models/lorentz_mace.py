@@ -1,9 +1,11 @@
-"""Jet taggers on particle 4-momenta: Lorentz-group MACE (G-MACE), LorentzNet-style and Deep Sets baselines.
+"""Lorentz-group MACE (G-MACE) jet tagger on particle 4-momenta.
 
-Input of every model: ``momenta [B, N, 4]`` = ``(E, px, py, pz)`` in GeV of the ``N`` constituents of each of
-``B`` jets, zero-padded, and ``mask [B, N]`` (bool, ``True`` = real particle; ``None`` = all real). Output:
-``[B, num_classes]`` logits (``num_classes=1``: one logit per jet, for ``BCEWithLogitsLoss``). Padded slots are
-ignored whatever they contain; real particles must be finite, and every jet needs at least one real particle.
+Input (checked by :func:`workbench.models.jet_features.check_jets`, as for the LorentzNet-style and Deep Sets
+baselines of :mod:`workbench.models.lorentznet` and :mod:`workbench.models.deep_sets`): ``momenta [B, N, 4]`` =
+``(E, px, py, pz)`` in GeV of the ``N`` constituents of each of ``B`` jets, zero-padded, and ``mask [B, N]`` (bool,
+``True`` = real particle; ``None`` = all real). Output: ``[B, num_classes]`` logits (``num_classes=1``: one logit
+per jet, for ``BCEWithLogitsLoss``). Padded slots are ignored whatever they contain; real particles must be finite,
+and every jet needs at least one real particle.
 
 :class:`LorentzMACE` is MACE (Batatia et al., arXiv 2206.07697) for the proper orthochronous Lorentz group, as
 in lie-nn's G-MACE (Batatia et al., arXiv 2306.00091): per layer, with ``x_j`` the irrep-basis 4-vector of
@@ -30,82 +32,37 @@ gives ``Λ = Q D Q^-1``) with its numerical noise removed and rescaled to be uni
 ``Q`` when first built. Features are rows, so a batch of momenta maps as ``p @ S.T``. With this ``S`` the
 library's ``(1/2,1/2) x (1/2,1/2) -> (0,0)`` coupling ``C`` gives ``x^T C x' = (p·p') / 2``.
 
-**Invariants and their numerics.** Minkowski products ``a·b = a_0 b_0 - a_1 b_1 - a_2 b_2 - a_3 b_3`` of
-nearly collinear light-like momenta cancel catastrophically (``p_i·p_j ≈ E_i E_j θ_ij^2 / 2``) and span many
-decades (from ``1e-6`` to ``1e7`` GeV^2, more after a boost), so they are always computed in float64 (whatever the
-model dtype) and enter the networks only through ``psi(s) = sign(s) log(1 + |s| / invariant_scale)`` (the
-signed log of LorentzNet; ``invariant_scale`` in GeV^2, default 1), which is Lorentz invariant because ``s`` is.
-Invariants used: ``m_i^2 = p_i·p_i``, ``p_i·P`` with the jet momentum ``P = sum_j p_j``, ``P^2``, the jet-frame
-energy fraction ``p_i·P / P^2``, ``log n`` (particle features) and ``p_i·p_j``, ``(p_i - p_j)^2``, ``m_i^2``,
-``m_j^2`` (pair features). The 4-vectors themselves enter as ``p / momentum_scale`` (a constant, default
-100 GeV: a fixed scale commutes with Lorentz transformations, a per-jet scale such as the jet pT would not).
-
-:class:`DeepSetsTagger` is a non-equivariant baseline (per-particle MLP of ``log pT, log E, log pT/pT_jet,
-log E/E_jet, Δη, Δφ, ΔR`` relative to the jet axis -> masked mean -> MLP): it is rotation-invariant about the
-beam axis only, and its outputs change under boosts. :class:`LorentzNetLite` is LorentzNet's Lorentz group
-equivariant block (Gong et al., JHEP 2022, arXiv 2201.08187): real invariant message passing on Minkowski
-products, updating 4-vectors by invariant-weighted sums of 4-vectors.
+**Invariants and their numerics** (:func:`workbench.models.jet_features.jet_invariants`). Minkowski products ``a·b =
+a_0 b_0 - a_1 b_1 - a_2 b_2 - a_3 b_3`` of nearly collinear light-like momenta cancel catastrophically (``p_i·p_j ≈
+E_i E_j θ_ij^2 / 2``) and span many decades (from ``1e-6`` to ``1e7`` GeV^2, more after a boost), so they are always
+computed in float64 (whatever the model dtype) and enter the networks only through ``psi(s) = sign(s) log(1 + |s| /
+invariant_scale)`` (the signed log of LorentzNet; ``invariant_scale`` in GeV^2, default 1), which is Lorentz
+invariant because ``s`` is. Invariants used: ``m_i^2 = p_i·p_i``, ``p_i·P`` with the jet momentum ``P = sum_j p_j``,
+``P^2``, the jet-frame energy fraction ``p_i·P / P^2``, ``log n`` (particle features) and ``p_i·p_j``, ``(p_i -
+p_j)^2``, ``m_i^2``, ``m_j^2`` (pair features). The 4-vectors themselves enter as ``p / momentum_scale`` (a
+constant, default 100 GeV: a fixed scale commutes with Lorentz transformations, a per-jet scale such as the jet pT
+would not).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
 
 import torch
 
 from workbench.groups.lorentz import Lorentz
+
+# shared with the LorentzNet-style and Deep Sets baselines; imported under the names the G-MACE code below uses
+from workbench.models.jet_features import MLP as _MLP
+from workbench.models.jet_features import check_jets
+from workbench.models.jet_features import jet_invariants as _invariants
+from workbench.models.jet_features import masked_mean as _masked_mean
 from workbench.nn.group_irreps import GroupIrreps
 from workbench.nn.linear import Linear
 from workbench.nn.symmetric_contraction import SymmetricContraction
 
-__all__ = ["DeepSetsTagger", "LorentzMACE", "LorentzNetLite", "check_jets", "minkowski_dot", "minkowski_to_irrep",
-           "psi"]
-
-_ETA = (1.0, -1.0, -1.0, -1.0)
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-def check_jets(momenta: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate a padded batch of jets; returns ``(momenta with padded slots zeroed, mask)``.
-
-    Raises ``ValueError`` for a shape other than ``momenta [B, N, 4]``, ``mask [B, N]`` (bool), an empty batch,
-    a jet without real particles (naming its row) or non-finite momenta of real particles (naming the rows).
-    """
-    if not isinstance(momenta, torch.Tensor):
-        raise TypeError(f"momenta must be a torch.Tensor [B, N, 4], got {type(momenta).__name__}")
-    if momenta.dim() != 3 or momenta.shape[-1] != 4:
-        raise ValueError(f"momenta must have shape [B, N, 4] (E, px, py, pz in GeV), got {tuple(momenta.shape)}")
-    if not momenta.is_floating_point():
-        raise ValueError(f"momenta must be a floating-point tensor, got {momenta.dtype}")
-    b, n = momenta.shape[:2]
-    if b == 0:
-        raise ValueError("momenta: empty batch (B = 0 jets)")
-    if mask is None:
-        mask = torch.ones(b, n, dtype=torch.bool, device=momenta.device)
-    elif not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != (b, n):
-        got = f"{mask.dtype} {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
-        raise ValueError(f"mask must be a bool tensor of shape [B, N] = [{b}, {n}] (True = real particle), got {got}")
-    empty = (~mask.any(dim=1)).nonzero().flatten().tolist()
-    if empty:
-        raise ValueError(f"jet(s) at row(s) {empty} of the batch have no constituents (mask row all False)")
-    bad = (~torch.isfinite(momenta).all(dim=-1) & mask).any(dim=1).nonzero().flatten().tolist()
-    if bad:
-        raise ValueError(f"momenta of real particles must be finite; NaN/inf in jet row(s) {bad}")
-    return torch.where(mask[..., None], momenta, torch.zeros((), dtype=momenta.dtype)), mask
-
-
-def minkowski_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a·b = a_0 b_0 - a_1 b_1 - a_2 b_2 - a_3 b_3`` over the last axis (broadcasting), in ``a``'s dtype."""
-    eta = torch.tensor(_ETA, dtype=a.dtype, device=a.device)
-    return (a * eta * b).sum(-1)
-
-
-def psi(s: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Signed log ``sign(s) log(1 + |s| / scale)``: monotone, ~linear near 0, logarithmic for large ``|s|``."""
-    return torch.sign(s) * torch.log1p(s.abs() / scale)
-
+__all__ = ["LorentzMACE", "minkowski_to_irrep"]
 
 @functools.cache
 def _minkowski_to_irrep_exact() -> torch.Tensor:
@@ -132,43 +89,6 @@ def minkowski_to_irrep(dtype: torch.dtype = torch.complex128, device=None) -> to
 
 def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.complex128 if dtype == torch.float64 else torch.complex64
-
-
-class _MLP(torch.nn.Sequential):
-    """``Linear -> SiLU -> ... -> Linear``; ``sizes = (in, hidden..., out)``."""
-
-    def __init__(self, sizes: Sequence[int]) -> None:
-        layers: list[torch.nn.Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(torch.nn.Linear(a, b))
-            if i < len(sizes) - 2:
-                layers.append(torch.nn.SiLU())
-        super().__init__(*layers)
-
-
-def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``x [B, N, F]`` over the real particles of each jet -> ``[B, F]``."""
-    m = mask.to(x.dtype)[..., None]
-    return (x * m).sum(1) / m.sum(1)
-
-
-def _invariants(p64: torch.Tensor, mask: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """float64 particle invariants ``[B, N, 5]`` and pair invariants ``[B, N, N, 4]`` (see the module doc).
-    ``p64`` has padded slots zeroed."""
-    n = mask.sum(1).to(torch.float64)  # [B]
-    jet = p64.sum(1)  # [B, 4] (padded slots are zero)
-    m2 = minkowski_dot(p64, p64)  # [B, N]
-    pp = minkowski_dot(p64, jet[:, None])  # [B, N]
-    jet2 = minkowski_dot(jet, jet)[:, None].expand_as(m2)  # [B, N]
-    # jet-frame energy fraction; |P^2| >= scale keeps the rounding noise of P^2 ~ 0 (one massless particle) small
-    frac = pp / jet2.abs().clamp_min(scale)
-    node = torch.stack([psi(m2, scale), psi(pp, scale), psi(jet2, scale), frac.clamp(-10, 10),
-                        torch.log(n)[:, None].expand_as(m2)], dim=-1)
-    dots = torch.einsum("bia,a,bja->bij", p64, torch.tensor(_ETA, dtype=p64.dtype, device=p64.device), p64)
-    sep = m2[:, :, None] + m2[:, None, :] - 2 * dots  # (p_i - p_j)^2
-    pair = torch.stack([psi(dots, scale), psi(sep, scale), psi(m2, scale)[:, :, None].expand_as(dots),
-                        psi(m2, scale)[:, None, :].expand_as(dots)], dim=-1)
-    return node, pair
 
 
 # ---------------------------------------------------------------------------------------------- LorentzMACE
@@ -297,105 +217,3 @@ class LorentzMACE(torch.nn.Module):
             scalars.extend([inv.real, inv.imag])
         feats = self.node_readout(torch.cat(scalars, dim=-1))
         return self.head(_masked_mean(feats, mask))
-
-
-# ---------------------------------------------------------------------------------------------- baselines
-def jet_frame_features(momenta: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Per-particle ``[B, N, 7]``: ``log pT, log E, log(pT/pT_jet), log(E/E_jet), Δη, Δφ, ΔR`` (GeV, jet axis
-    = direction of ``P = sum p``); padded slots give zeros. Not Lorentz invariant (only rotations about z)."""
-    p = momenta.to(torch.float64)
-    jet = p.sum(1, keepdim=True)
-    tiny = 1e-9
-
-    def kin(v):
-        pt = torch.hypot(v[..., 1], v[..., 2]).clamp_min(tiny)
-        return pt, torch.asinh(v[..., 3] / pt), torch.atan2(v[..., 2], v[..., 1]), v[..., 0].clamp_min(tiny)
-
-    pt, eta, phi, e = kin(p)
-    pt_j, eta_j, phi_j, e_j = kin(jet)
-    deta = eta - eta_j
-    dphi = torch.remainder(phi - phi_j + math.pi, 2 * math.pi) - math.pi
-    feats = torch.stack([torch.log(pt), torch.log(e), torch.log(pt / pt_j), torch.log(e / e_j), deta, dphi,
-                         torch.hypot(deta, dphi)], dim=-1)
-    return torch.where(mask[..., None], feats, torch.zeros((), dtype=feats.dtype))
-
-
-class DeepSetsTagger(torch.nn.Module):
-    """Non-equivariant baseline: per-particle MLP of :func:`jet_frame_features` -> masked mean -> MLP.
-
-    ``model(momenta [B, N, 4], mask [B, N] | None) -> [B, num_classes]``. Permutation and padding invariant,
-    invariant under rotations about the beam (z) axis, but its outputs change under boosts and other rotations.
-    """
-
-    def __init__(self, num_classes: int = 2, hidden: int = 64) -> None:
-        super().__init__()
-        if int(num_classes) < 1 or int(hidden) < 1:
-            raise ValueError(f"num_classes and hidden must be >= 1, got {num_classes}, {hidden}")
-        self.num_classes = int(num_classes)
-        self.phi = _MLP((7, hidden, hidden, hidden))
-        self.rho = _MLP((hidden, hidden, self.num_classes))
-
-    def forward(self, momenta: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        p, mask = check_jets(momenta, mask)
-        dtype = self.phi[0].weight.dtype
-        return self.rho(_masked_mean(self.phi(jet_frame_features(p, mask).to(dtype)), mask))
-
-
-class _LGEB(torch.nn.Module):
-    """LorentzNet's Lorentz group equivariant block (real scalars ``h``, 4-vectors ``x``)."""
-
-    def __init__(self, hidden: int, c_weight: float, update_x: bool) -> None:
-        super().__init__()
-        self.phi_e = _MLP((2 * hidden + 2, hidden, hidden))
-        self.phi_m = torch.nn.Sequential(torch.nn.Linear(hidden, 1), torch.nn.Sigmoid())
-        self.phi_h = _MLP((2 * hidden, hidden, hidden))
-        self.phi_x = _MLP((hidden, hidden, 1)) if update_x else None
-        self.c_weight = c_weight
-
-    def forward(self, h, x, mask, inv_scale):
-        b, n, f = h.shape
-        x64 = x.to(torch.float64)
-        dots = torch.einsum("bia,a,bja->bij", x64, torch.tensor(_ETA, dtype=torch.float64, device=x.device), x64)
-        norm2 = minkowski_dot(x64, x64)
-        sep = norm2[:, :, None] + norm2[:, None, :] - 2 * dots
-        inv = torch.stack([psi(sep, inv_scale), psi(dots, inv_scale)], -1).to(h.dtype)
-        m = self.phi_e(torch.cat([h[:, :, None].expand(b, n, n, f), h[:, None].expand(b, n, n, f), inv], -1))
-        w = mask[:, None, :, None].to(h.dtype)  # sum over real j only
-        agg = (self.phi_m(m) * m * w).sum(2)
-        if self.phi_x is not None:
-            x = x + self.c_weight * (self.phi_x(m) * w * x[:, None]).sum(2)
-        return h + self.phi_h(torch.cat([h, agg], -1)), x
-
-
-class LorentzNetLite(torch.nn.Module):
-    """LorentzNet-style invariant message passing (Gong et al. 2022), without particle-type inputs.
-
-    Scalars start from an MLP of particle invariants (as :class:`LorentzMACE`), 4-vectors from
-    ``p / momentum_scale``; each block updates ``h`` with messages of ``psi((x_i - x_j)^2)``, ``psi(x_i·x_j)``
-    and ``x_i <- x_i + c sum_j phi_x(m_ij) x_j`` (Minkowski products in float64, invariant_scale here in
-    units of ``momentum_scale^2``). ``model(momenta, mask) -> [B, num_classes]``, Lorentz invariant.
-    """
-
-    def __init__(self, num_classes: int = 2, hidden: int = 32, num_layers: int = 3, c_weight: float = 1e-3,
-                 momentum_scale: float = 100.0, invariant_scale: float = 1.0) -> None:
-        super().__init__()
-        if int(num_classes) < 1 or int(hidden) < 1 or int(num_layers) < 1:
-            raise ValueError(f"num_classes, hidden, num_layers must be >= 1, got {num_classes}, {hidden}, "
-                             f"{num_layers}")
-        self.num_classes = int(num_classes)
-        self.momentum_scale, self.invariant_scale = float(momentum_scale), float(invariant_scale)
-        self.embedding = _MLP((5, hidden, hidden))
-        self.blocks = torch.nn.ModuleList(
-            _LGEB(hidden, c_weight, update_x=i < int(num_layers) - 1) for i in range(int(num_layers))
-        )
-        self.head = _MLP((hidden, hidden, self.num_classes))
-
-    def forward(self, momenta: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        p, mask = check_jets(momenta, mask)
-        dtype = self.embedding[0].weight.dtype
-        node, _ = _invariants(p.to(torch.float64), mask, self.momentum_scale**2 * self.invariant_scale)
-        h = self.embedding(node.to(dtype))
-        x = p.to(dtype) / self.momentum_scale
-        for block in self.blocks:
-            h, x = block(h, x, mask, self.invariant_scale)
-        return self.head(_masked_mean(h, mask))

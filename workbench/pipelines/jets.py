@@ -39,7 +39,9 @@ import pandas as pd
 import torch
 
 from workbench.data.jets import JetSet, boost_jets, load_jets, random_boost_matrices
-from workbench.models.lorentz_mace import DeepSetsTagger, LorentzMACE, LorentzNetLite
+from workbench.models.deep_sets import DeepSetsTagger
+from workbench.models.lorentz_mace import LorentzMACE
+from workbench.models.lorentznet import LorentzNetLite
 from workbench.pipelines.common import (
     check_integers,
     check_model_names,

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from workbench.data.batch import collate_atoms
 from workbench.data.qm9 import (
     DEFAULT_QM9_CSV,
     DEFAULT_QM9_DIR,
@@ -40,7 +41,6 @@ from workbench.data.qm9 import (
     QM9_TARGETS,
     QM9Dataset,
     cached_qm9_conformers,
-    collate_qm9,
     fit_atom_references,
     fixed_split,
     validate_target_names,
@@ -234,7 +234,7 @@ def _cap(indices: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def _avg_num_neighbors(dataset: QM9Dataset, r_max: float, sample: int = 500) -> float:
     items = [dataset[i] for i in range(min(sample, len(dataset)))]
-    batch = collate_qm9(items)
+    batch = collate_atoms(items)
     edge_index, _ = radius_graph(batch.pos.double(), r_max, batch.batch)
     return float(edge_index.shape[1]) / float(batch.z.shape[0])
 
@@ -244,12 +244,13 @@ def _predict(model, transform, dataset, labels64, batch_size) -> pd.DataFrame:
     model.eval()
     with torch.no_grad():
         for start in range(0, len(dataset), batch_size):
-            batch = collate_qm9([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            batch = collate_atoms([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
             out = model(batch.z, batch.pos, batch.batch, batch.num_graphs)
             pred = transform.decode(out.double(), batch.z, batch.batch)
             for k in range(batch.num_graphs):
-                rows.append({"index": int(batch.index[k]), "mol_id": batch.mol_id[k],
-                             "y_true": float(labels64[batch.index[k]]), "y_pred": float(pred[k])})
+                row = int(batch.index[k])
+                rows.append({"index": row, "mol_id": dataset.conformers.mol_id[row],
+                             "y_true": float(labels64[row]), "y_pred": float(pred[k])})
     frame = pd.DataFrame(rows)
     frame["abs_error"] = (frame["y_pred"] - frame["y_true"]).abs()
     frame["smiles"] = [dataset.conformers.smiles[i] for i in frame["index"]]
@@ -321,7 +322,7 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
                                weight_decay=config.weight_decay, schedule="cosine", warmup_steps=0,
                                ema_decay=config.ema_decay or None, checkpoint_every=config.checkpoint_every,
                                seed=config.seed, progress=config.progress, grad_clip=10.0)
-    result = fit(model, loss_fn, train_set, val_set, config=train_config, output_dir=out, collate_fn=collate_qm9,
+    result = fit(model, loss_fn, train_set, val_set, config=train_config, output_dir=out, collate_fn=collate_atoms,
                  max_steps=config.max_steps or None)
     files = dict(result.files)
     if not result.completed:
