@@ -15,9 +15,11 @@ from widgets.molecule_viewer import STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
     confusion_figure,
+    jet_sample_figure,
     learning_curves_figure,
     parity_figure,
     roc_figure,
+    shape_clouds_figure,
 )
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
 from widgets.rotation import RotationSliders, rotation_matrix
@@ -35,9 +37,11 @@ __all__ = [
     "rotation_matrix",
     "accuracy_bars_figure",
     "confusion_figure",
+    "jet_sample_figure",
     "learning_curves_figure",
     "parity_figure",
     "roc_figure",
+    "shape_clouds_figure",
     "dipole_figure",
     "distances_figure",
     "use_offline_plotly",

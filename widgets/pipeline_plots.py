@@ -1,6 +1,7 @@
 """Plotly figures shared by the pipeline notebooks (``notebooks/pipelines/``): parity, learning curves, confusion
 matrices, ROC curves and grouped bars, drawn from the tables the pipelines write (``test_predictions.csv``,
-per-epoch ``metrics.csv``, ``confusion_o3.csv``, ``roc.csv``, ``results.csv``) or the same tables in memory.
+per-epoch ``metrics.csv``, ``confusion_o3.csv``, ``roc.csv``, ``results.csv``) or the same tables in memory;
+and a look at the pipelines' inputs (:func:`shape_clouds_figure`, :func:`jet_sample_figure`).
 
 Every function takes one table per model (a mapping ``model name -> DataFrame``, in legend order) or one long table
 with a ``model`` column, returns a :class:`plotly.graph_objects.Figure` and computes nothing it does not draw: a
@@ -18,7 +19,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["accuracy_bars_figure", "confusion_figure", "learning_curves_figure", "parity_figure", "roc_figure"]
+from workbench.data.jets import JetSet
+from workbench.data.shapes import ShapeDataset
+
+__all__ = ["accuracy_bars_figure", "confusion_figure", "jet_sample_figure", "learning_curves_figure", "parity_figure",
+           "roc_figure", "shape_clouds_figure"]
 
 
 def _require_tables(tables: Mapping[str, pd.DataFrame], argument: str, columns: Sequence[str]) -> None:
@@ -183,4 +188,59 @@ def accuracy_bars_figure(results: pd.DataFrame, columns: Mapping[str, str], chan
     if chance is not None:
         fig.add_hline(y=chance, line_dash="dot", annotation_text="chance")
     fig.update_layout(barmode="group", title=title, yaxis_title=y_title, yaxis_range=[0, 1.1], height=420)
+    return fig
+
+
+def shape_clouds_figure(aligned: ShapeDataset, transformed: ShapeDataset,
+                        predictions: Mapping[str, pd.DataFrame] | None = None, count: int = 4,
+                        version: str = "o3") -> go.Figure:
+    """The first test cloud of the first ``count`` classes, as trained (``aligned``, top row) and as tested
+    (``transformed``, the same clouds rotated or reflected, bottom row; "mirrored" when the O(3) element has
+    determinant -1), titled with each model's prediction ``pred_<version>`` from ``predictions`` (model name ->
+    ``test_predictions.csv``).
+
+    Raises:
+        ValueError: the two sets differ in size or classes, or ``count < 1``.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    if len(aligned) != len(transformed) or tuple(aligned.classes) != tuple(transformed.classes):
+        raise ValueError("aligned and transformed must be versions of the same test set (same size and classes)")
+    n_per = len(aligned) // len(aligned.classes)
+    picks = [k * n_per for k in range(min(count, len(aligned.classes)))]
+    titles = [aligned.classes[int(aligned.labels[i])] + " (aligned)" for i in picks]
+    for i in picks:
+        mirrored = " mirrored" if float(transformed.rotations[i].det()) < 0 else ""
+        guesses = ", ".join(f"{m}: {p[f'pred_{version}'][i]}" for m, p in (predictions or {}).items())
+        titles.append(f"rotated{mirrored}<br>{guesses}")
+    fig = make_subplots(rows=2, cols=len(picks), specs=[[{"type": "scene"}] * len(picks)] * 2,
+                        subplot_titles=titles, vertical_spacing=0.08)
+    for row, ds in ((1, aligned), (2, transformed)):
+        for col, i in enumerate(picks, start=1):
+            p = ds.points[i].numpy()
+            fig.add_trace(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=p[:, 2], mode="markers", showlegend=False,
+                                       marker={"size": 3, "color": p[:, 2], "colorscale": "Viridis"}),
+                          row=row, col=col)
+    fig.update_scenes(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False)
+    fig.update_layout(title="Test clouds: aligned (top) and rotated / reflected (bottom)", height=640,
+                      width=260 * len(picks) + 80, margin={"l": 10, "r": 10, "t": 90, "b": 10})
+    return fig
+
+
+def jet_sample_figure(jets: JetSet, title: str = "The shipped jets (all splits)") -> go.Figure:
+    """Histograms of the jet mass ``sqrt(E^2 - |p|^2)`` (GeV, 5 GeV bins up to 300, a dotted line at the top mass
+    172.5 GeV) and of the stored constituents per jet, top (label 1) against QCD (label 0) jets."""
+    e, px, py, pz = np.asarray(jets.jet, dtype=np.float64).T
+    mass = np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("jet mass", "constituents per jet (stored)"))
+    for label, name, color in ((1, "top", "#d62728"), (0, "QCD", "#1f77b4")):
+        sel = np.asarray(jets.label) == label
+        fig.add_histogram(x=mass[sel], name=name, xbins={"start": 0, "end": 300, "size": 5}, opacity=0.6,
+                          marker_color=color, histnorm="probability", row=1, col=1)
+        fig.add_histogram(x=np.asarray(jets.multiplicity)[sel], name=name, opacity=0.6, marker_color=color,
+                          showlegend=False, histnorm="probability", row=1, col=2)
+    fig.add_vline(x=172.5, line_dash="dot", row=1, col=1)
+    fig.update_xaxes(title_text="m [GeV]", row=1, col=1)
+    fig.update_xaxes(title_text="constituents", row=1, col=2)
+    fig.update_layout(barmode="overlay", height=380, title=title)
     return fig

@@ -9,11 +9,15 @@ import pytest
 from widgets import (
     accuracy_bars_figure,
     confusion_figure,
+    jet_sample_figure,
     learning_curves_figure,
     parity_figure,
     roc_figure,
+    shape_clouds_figure,
     write_figure_html,
 )
+from workbench.data.jets import load_jets
+from workbench.data.shapes import make_shape_dataset
 
 pytestmark = pytest.mark.unit
 
@@ -100,3 +104,27 @@ def test_accuracy_bars_and_offline_html(tmp_path):
         parity_figure({})
     with pytest.raises(ValueError, match="lacks column"):
         accuracy_bars_figure(results, {"accuracy_so3": "rotated"})
+
+
+def test_shape_clouds_show_the_same_clouds_aligned_and_transformed():
+    kw = dict(num_points=16, noise=0.0, classes=("sphere", "cube"))
+    aligned = make_shape_dataset(2, seed=5, rotate="none", **kw)
+    o3 = make_shape_dataset(2, seed=5, rotate="o3", **kw)
+    preds = {"m": pd.DataFrame({"pred_o3": ["cube", "x", "sphere", "y"]})}
+    fig = shape_clouds_figure(aligned, o3, preds, count=2)
+    assert len(fig.data) == 4
+    np.testing.assert_allclose(fig.data[0].x, aligned.points[0, :, 0].numpy())
+    np.testing.assert_allclose(fig.data[2].x, o3.points[0, :, 0].numpy())
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:2] == ["sphere (aligned)", "cube (aligned)"] and titles[2].endswith("m: cube")
+    with pytest.raises(ValueError, match="same test set"):
+        shape_clouds_figure(aligned, make_shape_dataset(3, seed=5, rotate="o3", **kw))
+
+
+def test_jet_sample_masses():
+    jets = load_jets()
+    fig = jet_sample_figure(jets)
+    top = fig.data[0]
+    e, px, py, pz = np.asarray(jets.jet, dtype=np.float64)[np.asarray(jets.label) == 1].T
+    np.testing.assert_allclose(top.x, np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0)))
+    assert [t.name for t in fig.data] == ["top", "top", "QCD", "QCD"]
