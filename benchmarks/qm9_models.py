@@ -1,7 +1,9 @@
 """Full-size QM9 runs: every model of workbench.models on the same split, targets HOMO-LUMO gap and U0.
 
-Each (model, target) pair is one call of workbench.pipelines.qm9.run_qm9 in its own process (one torch thread
-each, ``--jobs`` at a time), writing into ``<runs>/<model>-<target>/``; re-running the script resumes unfinished
+Each (model, target) pair is one call of workbench.pipelines.qm9.run_qm9 (``models=[model]``) in its own process
+(one torch thread each, ``--jobs`` at a time), writing into ``<runs>/<model>-<target>/`` (the model's files in
+its subfolder ``<model>/``); ``--num-basis`` reaches every model but SchNet, the baseline, which keeps its 50
+Gaussians (as in the notebook). Re-running the script resumes unfinished
 runs from their checkpoints and reuses finished ones. The split is the 80/10/10 split of the whole table (same
 ``split_seed`` for all runs). Conformers are built once from the CSV with RDKit (ETKDG + MMFF94) and cached.
 
@@ -42,7 +44,7 @@ def _run_one(model: str, target: str, args: argparse.Namespace) -> subprocess.Po
     out = Path(args.runs) / f"{model}-{target}"
     code = (
         "from workbench.pipelines.qm9 import run_qm9\n"
-        f"run_qm9(model={model!r}, target={target!r}, data_path={str(args.csv)!r}, output_dir={str(out)!r}, "
+        f"run_qm9(models=[{model!r}], target={target!r}, data_path={str(args.csv)!r}, output_dir={str(out)!r}, "
         f"epochs={args.epochs}, n_train={args.n_train}, n_val={args.n_val}, n_test=0, lmax={args.lmax}, "
         f"channels={args.channels}, lr={args.lr}, batch_size={args.batch_size}, seed={args.seed}, progress=False, "
         f"num_basis={args.num_basis}, "
@@ -89,7 +91,7 @@ def main() -> None:
     while pending or running:
         while pending and len(running) < args.jobs:
             m, t = pending.pop(0)
-            done = Path(args.runs) / f"{m}-{t}" / "metrics.json"
+            done = Path(args.runs) / f"{m}-{t}" / m / "metrics.json"
             if done.is_file():
                 print(f"{m}-{t}: finished earlier, reusing {done}", flush=True)
                 continue
@@ -105,19 +107,18 @@ def main() -> None:
                     failed.append(f"{m}-{t}")
                 print(f"{m}-{t}: {status} after {time.perf_counter() - t0:.0f} s", flush=True)
 
-    folders = [Path(args.runs) / f"{m}-{t}" for t in args.targets for m in args.models]
+    paths = [Path(args.runs) / f"{m}-{t}" / m / "metrics.json" for t in args.targets for m in args.models]
     for extra in args.collect:  # finished runs of other configurations (seeds, radial bases) in the same table
-        folders += sorted(p.parent for p in Path(extra).glob("*/metrics.json"))
+        paths += sorted(Path(extra).glob("*/*/metrics.json"))
     rows = []
-    for folder in folders:
-        path = folder / "metrics.json"
+    for path in paths:
         if not path.is_file():
             continue
         r = json.loads(path.read_text())
-        m, t, cfg = r["model"], r["target"], r["config"]
+        m, t, cfg, folder = r["model"], r["target"], r["config"], path.parent
         rows.append({"model": m, "target": t, "unit": r["unit"], "test_mae": r["test_mae"],
                      "test_mae_mev": r["test_mae_mev"], "test_rmse": r["test_rmse"], "n_train": r["n_train"],
-                     "n_test": r["n_test"], "epochs": r["epochs"], "num_basis": cfg.get("num_basis", 0),
+                     "n_test": r["n_test"], "epochs": r["epochs"], "num_basis": r["num_basis"],
                      "seed": cfg["seed"], "parameters": r["parameters"], "train_minutes": r["train_seconds"] / 60.0,
                      "published_mev": PUBLISHED_MEV.get((m, t)), "run": os.path.relpath(folder, ROOT)})
     table = pd.DataFrame(rows)

@@ -3,6 +3,7 @@
 - :class:`MoleculeViewer`: offline 3D molecule view (anywidget + bundled 3Dmol.js), with arrows for vectors.
 - :class:`RotationSliders` / :func:`rotation_matrix`: Euler-angle sliders driving a rotation matrix.
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
+- :mod:`widgets.pipeline_plots`: the pipeline notebooks' figures (parity, learning curves, confusion, ROC, bars).
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
@@ -11,6 +12,15 @@
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import STYLES, MoleculeViewer, arrow, dipole_arrow
+from widgets.pipeline_plots import (
+    accuracy_bars_figure,
+    confusion_figure,
+    jet_sample_figure,
+    learning_curves_figure,
+    parity_figure,
+    roc_figure,
+    shape_clouds_figure,
+)
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
 from widgets.rotation import RotationSliders, rotation_matrix
 from widgets.tensor_product_explorer import TensorProductExplorer
@@ -25,6 +35,13 @@ __all__ = [
     "dipole_arrow",
     "RotationSliders",
     "rotation_matrix",
+    "accuracy_bars_figure",
+    "confusion_figure",
+    "jet_sample_figure",
+    "learning_curves_figure",
+    "parity_figure",
+    "roc_figure",
+    "shape_clouds_figure",
     "dipole_figure",
     "distances_figure",
     "use_offline_plotly",

@@ -48,6 +48,13 @@ def test_files_and_metrics(tiny_run):
             assert row["accuracy"] == pytest.approx(expected["accuracy"])
             assert metrics["models"][model][version]["auc"] == pytest.approx(expected["auc"])
         assert int(results[results.model == model]["steps"].iloc[0]) == TOTAL_STEPS
+    comparison = pd.read_csv(out / "comparison.csv").set_index("model")
+    boosted = results[results.version == "boosted"].set_index("model")
+    for model in MODEL_NAMES:  # AUC on boosted jets, relative to the Deep Sets tagger's
+        assert comparison.loc[model, "auc"] == pytest.approx(boosted.loc[model, "auc"], rel=1e-12)
+        assert comparison.loc[model, "ratio_to_baseline"] == pytest.approx(
+            boosted.loc[model, "auc"] / boosted.loc["deepsets", "auc"], rel=1e-12)
+    assert tiny_run.comparison is not None and set(comparison["baseline"]) == {"deepsets"}
 
 
 def test_boost_test(tiny_run):

@@ -33,11 +33,11 @@ pytestmark = pytest.mark.unit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # 64 training molecules in batches of 16: 4 steps per epoch, 8 in all
-TINY = dict(model="schnet", target="gap", n_train=64, n_val=16, n_test=16, epochs=2, batch_size=16, channels=8,
+TINY = dict(models=["schnet"], target="gap", n_train=64, n_val=16, n_test=16, epochs=2, batch_size=16, channels=8,
             progress=False)
 TOTAL_STEPS = 8
-RUN_FILES = ("metrics.json", "test_predictions.csv", "split.json", "transform.json", "metrics.csv", "checkpoint.pt",
-             "best_model.pt")
+RUN_FILES = ("metrics.json", "comparison.csv", "run_config.json", "split.json", "transform.json")
+MODEL_FILES = ("metrics.json", "test_predictions.csv", "metrics.csv", "checkpoint.pt", "best_model.pt")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def tiny_run(tmp_path_factory):
 
 
 def _metrics_csv(folder: Path) -> pd.DataFrame:
-    return pd.read_csv(folder / "metrics.csv").drop(columns="seconds")
+    return pd.read_csv(folder / "schnet" / "metrics.csv").drop(columns="seconds")
 
 
 def test_tiny_run_writes_files_and_consistent_metrics(tiny_run):
@@ -55,15 +55,18 @@ def test_tiny_run_writes_files_and_consistent_metrics(tiny_run):
     assert tiny_run.completed
     for name in RUN_FILES:
         assert (out / name).is_file(), name
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics == json.loads(json.dumps(tiny_run.metrics))
+    for name in MODEL_FILES:
+        assert (out / "schnet" / name).is_file(), name
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(tiny_run.metrics))
+    metrics = json.loads((out / "schnet" / "metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(tiny_run.metrics["models"]["schnet"]))
     assert (metrics["model"], metrics["target"], metrics["unit"]) == ("schnet", "gap", "Ha")
     assert (metrics["n_train"], metrics["n_val"], metrics["n_test"], metrics["epochs"]) == (64, 16, 16, 2)
     assert math.isfinite(metrics["test_mae"]) and metrics["test_mae"] > 0
     assert metrics["test_mae_mev"] == pytest.approx(metrics["test_mae"] * 27211.386245988, rel=1e-12)
     assert HARTREE_TO_MEV == pytest.approx(27211.386245988, rel=1e-12)
 
-    pred = pd.read_csv(out / "test_predictions.csv")
+    pred = pd.read_csv(out / "schnet" / "test_predictions.csv")
     assert len(pred) == 16 and pred["index"].is_unique
     for col in ("index", "mol_id", "y_true", "y_pred", "abs_error", "smiles", "n_atoms"):
         assert col in pred.columns, col
@@ -79,7 +82,7 @@ def test_tiny_run_writes_files_and_consistent_metrics(tiny_run):
     assert sum(map(len, parts)) == len(set().union(*parts)) == 987  # disjoint, covering the shipped subset
     assert set(pred["index"]) <= parts[2]  # predictions are on the test part only
 
-    history = pd.read_csv(out / "metrics.csv")
+    history = pd.read_csv(out / "schnet" / "metrics.csv")
     assert list(history["epoch"]) == [0, 1] and list(history["step"]) == [4, TOTAL_STEPS]
     assert {"train_loss", "train_mae", "val_loss", "val_mae"} <= set(history.columns)
     assert np.isfinite(history.drop(columns="seconds").to_numpy(dtype=float)).all()
@@ -112,7 +115,8 @@ def test_u0_atom_references_round_trip(tmp_path):
     assert float(encoded.abs().max()) < 50  # references subtracted and standardised
     decoded = transform.decode(encoded, batch.z, batch.batch)
     assert float((decoded - y).abs().max()) <= 1e-9  # Ha: 1e-9 absolute, ~1e-12 relative
-    assert result.metrics["test_mae_mev"] == pytest.approx(result.metrics["test_mae"] * HARTREE_TO_MEV, rel=1e-12)
+    metrics = result.metrics["models"]["schnet"]
+    assert metrics["test_mae_mev"] == pytest.approx(metrics["test_mae"] * HARTREE_TO_MEV, rel=1e-12)
 
 
 def test_u0_with_a_training_split_without_fluorine(tmp_path):
@@ -121,7 +125,7 @@ def test_u0_with_a_training_split_without_fluorine(tmp_path):
         result = run_qm9(output_dir=tmp_path, **{**TINY, "target": "u0", "epochs": 1})
     assert result.completed and set(result.transform.references) == {1, 6, 7, 8, 9}
     assert result.transform.references[9] == 0.0
-    assert math.isfinite(result.metrics["test_mae"])
+    assert math.isfinite(result.metrics["models"]["schnet"]["test_mae"])
 
 
 def test_transform_refuses_an_element_without_reference():
@@ -133,17 +137,19 @@ def test_transform_refuses_an_element_without_reference():
 
 def test_mu_uses_a_dipole_model_and_predicts_magnitudes(tmp_path):
     result = run_qm9(output_dir=tmp_path, **{**TINY, "target": "mu", "epochs": 1})
-    assert result.model.output == "dipole"
+    model = result.models["schnet"]
+    assert model.output == "dipole"
     assert result.transform.task.output == "dipole" and result.transform.mean == 0.0
-    pred = result.predictions
+    pred = result.predictions["schnet"]
     assert (pred["y_pred"] >= 0).all() and (pred["y_true"] >= 0).all()
     assert pred["y_pred"].std() > 0  # not a constant
-    assert result.metrics["unit"] == "D" and result.metrics["test_mae_mev"] is None
+    metrics = result.metrics["models"]["schnet"]
+    assert metrics["unit"] == "D" and metrics["test_mae_mev"] is None
     # a batch through the trained model: [B, 3] dipoles, |mu| * std is the prediction
     ds = QM9Dataset(targets=["mu"])
     batch = collate_atoms([ds[int(i)] for i in pred["index"][:4]])
     with torch.no_grad():
-        out = result.model(batch.z, batch.pos, batch.batch, batch.num_graphs)
+        out = model(batch.z, batch.pos, batch.batch, batch.num_graphs)
     assert out.shape == (4, 3)
     decoded = result.transform.decode(out.double(), batch.z, batch.batch)
     np.testing.assert_allclose(decoded.numpy(), pred["y_pred"][:4].to_numpy(), rtol=1e-5)
@@ -152,17 +158,17 @@ def test_mu_uses_a_dipole_model_and_predicts_magnitudes(tmp_path):
 def test_interrupted_and_resumed_run_equals_uninterrupted(tiny_run, tmp_path):
     first = run_qm9(output_dir=tmp_path, **{**TINY, "max_steps": 3})
     assert not first.completed and first.predictions is None and first.metrics == {}
-    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "test_predictions.csv").exists()
-    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 3
+    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "schnet" / "test_predictions.csv").exists()
+    assert load_checkpoint(tmp_path / "schnet" / "checkpoint.pt")["step"] == 3
     resumed = run_qm9(output_dir=tmp_path, **{**TINY, "max_steps": 0})
     assert resumed.completed
-    full_metrics = json.loads((tiny_run.output_dir / "metrics.json").read_text())
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    full_metrics = json.loads((tiny_run.output_dir / "schnet" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "schnet" / "metrics.json").read_text())
     assert metrics["test_mae"] == pytest.approx(full_metrics["test_mae"], rel=1e-6)
     assert metrics["best_val_loss"] == pytest.approx(full_metrics["best_val_loss"], rel=1e-6)
     pd.testing.assert_frame_equal(_metrics_csv(tmp_path), _metrics_csv(tiny_run.output_dir))
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "test_predictions.csv"),
-                                  pd.read_csv(tiny_run.output_dir / "test_predictions.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "schnet" / "test_predictions.csv"),
+                                  pd.read_csv(tiny_run.output_dir / "schnet" / "test_predictions.csv"))
 
 
 # The killed process sleeps in every collate (a test hook: the numbers are unchanged), so that it is still running
@@ -191,22 +197,22 @@ def test_killed_process_resumes_to_the_same_metrics(tiny_run, tmp_path):
     proc = subprocess.Popen([sys.executable, str(script), str(run), config], cwd=REPO_ROOT, env=env)
     try:
         deadline = time.time() + 180
-        while time.time() < deadline and proc.poll() is None and not (run / "checkpoint.pt").exists():
+        while time.time() < deadline and proc.poll() is None and not (run / "schnet" / "checkpoint.pt").exists():
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the process ended before it was killed"
-    state = load_checkpoint(run / "checkpoint.pt")
+    state = load_checkpoint(run / "schnet" / "checkpoint.pt")
     assert state is not None and 0 < state["step"] < TOTAL_STEPS, "the process was not killed mid-run"
     assert not (run / "metrics.json").exists()
 
     resumed = run_qm9(output_dir=run, **{**TINY, "checkpoint_every": 2})  # checkpoint_every may change
     assert resumed.completed
     pd.testing.assert_frame_equal(_metrics_csv(run), _metrics_csv(tiny_run.output_dir))
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["test_mae"] == pytest.approx(tiny_run.metrics["test_mae"], rel=1e-6)
+    metrics = json.loads((run / "schnet" / "metrics.json").read_text())
+    assert metrics["test_mae"] == pytest.approx(tiny_run.metrics["models"]["schnet"]["test_mae"], rel=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------------ bad input
@@ -235,7 +241,7 @@ def test_missing_data_path_names_it_and_the_shipped_subset(tmp_path):
 
 def test_unknown_model_and_bad_config_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown model 'nope'; valid models: schnet, nequip, mace, equiformer"):
-        run_qm9(output_dir=tmp_path / "run", **{**TINY, "model": "nope"})
+        run_qm9(output_dir=tmp_path / "run", **{**TINY, "models": ["nope"]})
     assert not (tmp_path / "run").exists()
     with pytest.raises(ValueError, match="loss must be 'l1' or 'mse'"):
         QM9RunConfig(loss="huber").validate()
@@ -258,11 +264,52 @@ def test_csv_conformers_are_cached_under_workbench_cache(tmp_path, monkeypatch, 
 
 def test_num_basis_sets_the_radial_basis(tmp_path):
     """num_basis reaches the model (its radial MLPs' input width); 0 keeps the model default."""
-    kw = {**TINY, "model": "nequip", "max_steps": 1}
+    kw = {**TINY, "models": ["nequip"], "max_steps": 1}
     default = run_qm9(output_dir=tmp_path / "default", **kw)
     wide = run_qm9(output_dir=tmp_path / "wide", **{**kw, "num_basis": 20})
-    n_default = sum(p.numel() for p in default.model.parameters())
-    n_wide = sum(p.numel() for p in wide.model.parameters())
+    n_default = sum(p.numel() for p in default.models["nequip"].parameters())
+    n_wide = sum(p.numel() for p in wide.models["nequip"].parameters())
     assert n_wide > n_default
     with pytest.raises(ValueError, match="num_basis must be >= 0"):
         QM9RunConfig(num_basis=-1).validate()
+
+
+# ------------------------------------------------------------------------------------------- several models, one run
+
+
+def test_two_models_share_the_split_loop_and_comparison(tiny_run, tmp_path):
+    """nequip and the schnet baseline in one call: the same test molecules, the baseline trained exactly as alone,
+    num_basis reaching every model but the baseline, and comparison.csv computed from the per-model MAEs."""
+    result = run_qm9(output_dir=tmp_path, **{**TINY, "models": ["nequip", "schnet"], "num_basis": 12})
+    assert result.completed and list(result.models) == ["nequip", "schnet"]
+    pd.testing.assert_frame_equal(_metrics_csv(tmp_path), _metrics_csv(tiny_run.output_dir))
+    assert result.metrics["models"]["schnet"]["test_mae"] == pytest.approx(
+        tiny_run.metrics["models"]["schnet"]["test_mae"], rel=1e-12)
+    assert list(result.predictions["nequip"]["index"]) == list(result.predictions["schnet"]["index"])
+    assert [result.metrics["models"][m]["num_basis"] for m in ("nequip", "schnet")] == [12, 0]
+    assert result.models["nequip"].num_parameters() == result.metrics["models"]["nequip"]["parameters"]
+
+    table = pd.read_csv(tmp_path / "comparison.csv")
+    assert list(table["model"]) == ["nequip", "schnet"] and set(table["baseline"]) == {"schnet"}
+    mae = {m: result.metrics["models"][m]["test_mae"] for m in ("nequip", "schnet")}
+    ratio = table.set_index("model")["ratio_to_baseline"]
+    assert ratio["nequip"] == pytest.approx(mae["nequip"] / mae["schnet"], rel=1e-12) and ratio["schnet"] == 1.0
+    assert result.metrics["mae_ratio_to_baseline"]["nequip"] == pytest.approx(ratio["nequip"], rel=1e-12)
+    assert result.metrics["beats_baseline"] == {"nequip": bool(mae["nequip"] < mae["schnet"])}
+    assert sorted(table["rank"]) == [1, 2]
+    assert table.set_index("model").loc[min(mae, key=mae.get), "rank"] == 1
+
+
+def test_run_folder_refuses_another_configuration(tiny_run):
+    with pytest.raises(ValueError, match="another configuration.*target"):
+        run_qm9(output_dir=tiny_run.output_dir, **{**TINY, "target": "u0"})
+    with pytest.raises(TypeError, match=r"run_qm9: unknown parameter\(s\) \['model'\]"):
+        run_qm9(output_dir=tiny_run.output_dir, **{**TINY, "model": "schnet"})
+
+
+def test_models_and_baseline_are_checked():
+    with pytest.raises(ValueError, match="unknown model 'nope'; valid models"):
+        QM9RunConfig(models=["schnet"], baseline="nope").validate()
+    with pytest.raises(ValueError, match="distinct"):
+        QM9RunConfig(models=["schnet", "schnet"]).validate()
+    assert QM9RunConfig(models="NequIP, schnet").models == ("nequip", "schnet")

@@ -78,6 +78,10 @@ def test_tiny_run_writes_files_and_consistent_metrics(tiny_run):
     gap = metrics["models"]["shape_mace"]["accuracy_o3"] - metrics["models"]["pointnet"]["accuracy_o3"]
     assert metrics["o3_accuracy_gap"] == pytest.approx(gap, abs=1e-12)
     assert metrics["equivariant_at_least_matches_baseline_o3"] == (gap >= 0)
+    comparison = pd.read_csv(out / "comparison.csv").set_index("model")
+    assert comparison.loc["shape_mace", "difference_to_baseline"] == pytest.approx(gap, abs=1e-12)
+    assert comparison.loc["pointnet", "ratio_to_baseline"] == 1.0 and set(comparison["baseline"]) == {"pointnet"}
+    assert comparison.loc["shape_mace", "accuracy_o3"] == metrics["models"]["shape_mace"]["accuracy_o3"]
 
 
 def test_test_sets_are_the_same_shapes_aligned_rotated_and_reflected(tiny_run):

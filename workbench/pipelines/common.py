@@ -1,4 +1,4 @@
-"""Pieces shared by the pipelines that train several models on one split (shapes, jets): model-name lists, field
+"""Pieces shared by the pipelines that train several models on one split (qm9, shapes, jets): model-name lists, field
 checks, the run-folder guard, and training every model into its own subfolder.
 
 A run folder belongs to one configuration: :func:`guard_run_folder` writes ``run_config.json`` on the first call and
@@ -99,16 +99,18 @@ def guard_run_folder(out: Path, config: Any, resumable: Sequence[str], kind: str
 
 
 def fit_models(names: Sequence[str], build: Callable[[str], torch.nn.Module], loss_fn: Callable[..., Any],
-               train_set: Any, val_set: Any, config: TrainConfig, out: Path, max_steps: int = 0
+               train_set: Any, val_set: Any, config: TrainConfig, out: Path, max_steps: int = 0,
+               collate_fn: Callable[[list[Any]], Any] | None = None
                ) -> tuple[dict[str, torch.nn.Module], dict[str, TrainResult], dict[str, Path]]:
     """Train ``build(name)`` for every name with :func:`workbench.train.fit` into ``out/<name>/`` (resuming from its
-    checkpoint); ``max_steps > 0`` stops each model there. Returns ``(models, fit results, files)`` with the files
+    checkpoint); ``max_steps > 0`` stops each model there; ``collate_fn`` combines dataset items into a batch
+    (default: torch's). Returns ``(models, fit results, files)`` with the files
     keyed ``<name>_<kind>`` plus ``run_config``."""
     models, fits = {}, {}
     for name in names:
         model = build(name)
         fits[name] = fit(model, loss_fn, train_set, val_set, config=config, output_dir=Path(out) / name,
-                         max_steps=max_steps or None)
+                         max_steps=max_steps or None, collate_fn=collate_fn)
         models[name] = model
     files: dict[str, Path] = {"run_config": Path(out) / RUN_CONFIG_FILE}
     for name, result in fits.items():

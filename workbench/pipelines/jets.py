@@ -20,7 +20,8 @@ rejection ``1/eps_B`` at ``eps_S = 0.3`` (and 0.5), plus parameter counts and tr
 :func:`run_jets` again with the same ``output_dir`` resumes from the checkpoints and ends with the same metrics.
 
 Files in ``output_dir``: ``metrics.json`` (everything, including the config and the dataset manifest's recipe),
-``results.csv`` (one row per model and test version), ``roc.csv`` (ROC curves), and per model
+``results.csv`` (one row per model and test version), ``comparison.csv`` (AUC on the boosted jets against the
+baseline's), ``roc.csv`` (ROC curves), and per model
 ``<model>/metrics.csv``, ``checkpoint.pt``, ``best_model.pt`` and ``test_scores.csv`` (label, logit as generated
 and boosted, per test jet).
 """
@@ -52,6 +53,7 @@ from workbench.pipelines.common import (
     name_tuple,
     resolve_config,
 )
+from workbench.pipelines.compare import compare_models
 from workbench.train import load_best_weights
 from workbench.train.roc import background_rejection, roc_auc, roc_curve
 
@@ -119,7 +121,8 @@ class JetsRunResult:
     content of ``metrics.json``), ``roc`` (ROC points: model, version, eps_B, eps_S), ``scores`` (per model: label
     and logits per test jet), ``histories`` (per-epoch training history), the trained ``models`` (best validation
     weights), the ``jets`` set and ``completed`` (False when ``max_steps`` stopped a model early: no test metrics
-    yet)."""
+    yet); ``comparison`` (``comparison.csv``): :func:`~workbench.pipelines.compare.compare_models` on the AUC of
+    the boosted test jets against the Deep Sets tagger's."""
 
     results: pd.DataFrame | None
     metrics: dict[str, Any]
@@ -131,6 +134,7 @@ class JetsRunResult:
     output_dir: Path
     completed: bool
     files: dict[str, Path] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None
 
 
 def build_jet_model(name: str, config: JetsRunConfig) -> torch.nn.Module:
@@ -255,6 +259,12 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
     files.update({"results": out / "results.csv", "roc": out / "roc.csv"})
 
     by = {(r["model"], r["version"]): r for r in table}
+    boosted = {m: by[(m, "boosted")] for m in models}
+    comparison = compare_models(boosted, "auc", BASELINE_MODEL if BASELINE_MODEL in boosted else "",
+                                higher_is_better=True, columns=("accuracy", "rejection_at_0.3", "parameters",
+                                                                "train_seconds", "max_abs_logit_change"))
+    comparison.to_csv(out / "comparison.csv", index=False)
+    files["comparison"] = out / "comparison.csv"
     boost_test = None
     if (EQUIVARIANT_MODEL, "test") in by and (BASELINE_MODEL, "test") in by:
         boost_test = {m: {"auc_change": by[(m, "boosted")]["auc"] - by[(m, "test")]["auc"],
@@ -283,4 +293,4 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files["metrics_json"] = out / "metrics.json"
-    return JetsRunResult(results, summary, roc, scores, histories, models, jets, out, True, files)
+    return JetsRunResult(results, summary, roc, scores, histories, models, jets, out, True, files, comparison)

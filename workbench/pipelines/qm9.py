@@ -1,9 +1,12 @@
 """The QM9 property pipeline: data -> split -> target scaling -> model -> training -> test metrics.
 
 One function, :func:`run_qm9`, serves the notebook ``notebooks/pipelines/qm9.ipynb``, the full-size runs of
-``benchmarks/qm9_models.py`` and the tests. It is resumable: calling it again with the same ``output_dir`` and
-config continues from the last checkpoint (:func:`workbench.train.fit`) and ends with the same metrics as an
-uninterrupted run.
+``benchmarks/qm9_models.py`` and the tests. It trains several models (``models=["nequip", "schnet"]``) on the same
+split with the loop shared with the other pipelines (:mod:`workbench.pipelines.common`: config resolution, AdamW
+with a cosine schedule, one subfolder per model, the run-folder guard) and compares their test MAEs with the
+baseline's (:func:`workbench.pipelines.compare.compare_models`). It is resumable: calling it again with the same
+``output_dir`` and config continues from the last checkpoints (:func:`workbench.train.fit`) and ends with the same
+metrics as an uninterrupted run; models may be added to a finished run folder.
 
 How a target is learned (:func:`target_task`):
 
@@ -24,6 +27,7 @@ import math
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +52,18 @@ from workbench.data.qm9 import (
 from workbench.groups.cache import cache_root
 from workbench.models import MODELS, build_model
 from workbench.nn.graph import radius_graph, scatter_sum
-from workbench.train import TrainConfig, fit, load_best_weights
+from workbench.pipelines.common import (
+    check_integers,
+    check_model_names,
+    check_numbers,
+    cosine_train_config,
+    fit_models,
+    guard_run_folder,
+    name_tuple,
+    resolve_config,
+)
+from workbench.pipelines.compare import compare_models
+from workbench.train import load_best_weights
 
 __all__ = ["QM9RunConfig", "QM9RunResult", "TargetTask", "TargetTransform", "target_task", "resolve_qm9_data",
            "run_qm9", "KCAL_PER_MOL_TO_MEV"]
@@ -58,6 +73,10 @@ KCAL_PER_MOL_TO_MEV: float = 4184.0 / 6.02214076e23 / 1.602176634e-19 * 1000.0
 
 _INTENSIVE = ("homo", "lumo", "gap", "A", "B", "C")
 _ATOM_REFERENCED = QM9_ENERGY_TARGETS + ("u0_atom", "u298_atom", "h298_atom", "g298_atom")
+# Config fields that may differ between a run and the call resuming it; any other change needs a new output_dir.
+_RESUMABLE_FIELDS = ("epochs", "max_steps", "checkpoint_every", "progress", "models")
+# Per-model metrics copied into the comparison table beside the test MAE.
+_COMPARISON_COLUMNS = ("test_mae_mev", "test_rmse", "parameters", "num_basis", "train_seconds", "n_train", "n_test")
 
 
 @dataclass(frozen=True)
@@ -143,6 +162,10 @@ class TargetTransform(torch.nn.Module):
 class QM9RunConfig:
     """Parameters of :func:`run_qm9` (the notebook's parameters map onto these).
 
+    ``models``: names from :data:`workbench.models.MODELS` (a list or a comma-separated string), all trained on
+    the same split with the same loop. ``baseline``: the model the comparison table is relative to (SchNet, the
+    invariant baseline, by default; ``""`` for none); it keeps its own radial basis. ``num_basis``: radial basis
+    functions of every other model (0: each model's default, SchNet 50 Gaussians, the others 8 Bessel functions).
     ``data_path``: ``""`` for the shipped subset (``data/qm9``), a conformer folder (``manifest.json`` +
     ``qm9_conformers.npz``), or a QM9 CSV (conformers are then built once with RDKit into ``cache_dir``; default
     ``<root>/qm9/<csv name>-seed<seed>`` with the root ``$WORKBENCH_CACHE`` or ``~/.cache/equivariant-workbench``).
@@ -150,7 +173,8 @@ class QM9RunConfig:
     by ``split_seed`` (80/10/10 of the dataset) so that runs with different models share it.
     """
 
-    model: str = "schnet"
+    models: Sequence[str] = ("nequip", "schnet")
+    baseline: str = "schnet"
     target: str = "gap"
     n_train: int = 0
     n_val: int = 0
@@ -162,7 +186,7 @@ class QM9RunConfig:
     lmax: int = 1
     channels: int = 32
     num_layers: int = 0  # 0: the model's default
-    num_basis: int = 0  # radial basis functions; 0: the model's default (SchNet 50 Gaussians, others 8 Bessel)
+    num_basis: int = 0  # radial basis functions of every model but the baseline; 0: the model's default
     r_max: float = 5.0
     loss: str = "l1"
     ema_decay: float = 0.99
@@ -171,30 +195,51 @@ class QM9RunConfig:
     data_path: str = ""
     cache_dir: str = ""
     checkpoint_every: int = 100
-    max_steps: int = 0  # > 0: stop after this many optimizer steps (resumable)
+    max_steps: int = 0  # > 0: stop each model after this many optimizer steps (resumable)
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        self.models = tuple(m.lower() for m in name_tuple(self.models))
+        self.baseline = self.baseline.lower()
+
     def validate(self) -> None:
-        if self.model.lower() not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; valid models: {', '.join(MODELS)}")
+        """Raise ValueError naming the field for any bad value (before anything is computed or written)."""
+        for name in (*self.models, *([self.baseline] if self.baseline else [])):
+            if name not in MODELS:
+                raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+        check_model_names(self.models, tuple(MODELS))
         target_task(self.target)
         if self.loss not in ("l1", "mse"):
             raise ValueError(f"loss must be 'l1' or 'mse', got {self.loss!r}")
         for name in ("n_train", "n_val", "n_test", "num_layers", "num_basis", "max_steps"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_integers(self, {"epochs": 1, "batch_size": 1, "lmax": 0, "channels": 1, "seed": 0, "split_seed": 0,
+                              "checkpoint_every": 1})
+        check_numbers(self, (("lr", 0.0, True), ("weight_decay", 0.0, False), ("r_max", 0.0, True),
+                             ("ema_decay", 0.0, False)))
+        if self.ema_decay >= 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0 = no EMA), got {self.ema_decay!r}")
+
+    def num_basis_of(self, model: str) -> int:
+        """The radial basis size given to ``model`` (0: its default): ``num_basis``, except for the baseline."""
+        return 0 if model == self.baseline else int(self.num_basis)
 
 
 @dataclass
 class QM9RunResult:
-    """What :func:`run_qm9` produced: per-epoch ``history``, per-molecule test ``predictions``, ``metrics``
-    (also written to ``<output_dir>/metrics.json``), the trained ``model`` (best validation weights) and the
-    ``transform``. ``completed`` is False when ``max_steps`` stopped the run early (no test metrics yet)."""
+    """What :func:`run_qm9` produced, per model name: per-epoch ``histories``, per-molecule test ``predictions``
+    and the trained ``models`` (best validation weights); ``comparison`` (one row per model:
+    :func:`~workbench.pipelines.compare.compare_models` on the test MAE, also ``comparison.csv``), ``metrics``
+    (the content of ``<output_dir>/metrics.json``: per-model metrics under ``"models"``) and the shared target
+    ``transform``. ``completed`` is False when ``max_steps`` stopped a model early (then there are no test
+    metrics yet: ``comparison`` and ``predictions`` are None, ``metrics`` is empty)."""
 
-    history: pd.DataFrame
-    predictions: pd.DataFrame | None
+    comparison: pd.DataFrame | None
     metrics: dict[str, Any]
-    model: torch.nn.Module
+    predictions: dict[str, pd.DataFrame] | None
+    histories: dict[str, pd.DataFrame]
+    models: dict[str, torch.nn.Module]
     transform: TargetTransform
     output_dir: Path
     completed: bool
@@ -260,19 +305,28 @@ def _predict(model, transform, dataset, labels64, batch_size) -> pd.DataFrame:
 
 def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/qm9", **overrides: Any
             ) -> QM9RunResult:
-    """Train ``config.model`` on ``config.target`` and evaluate it on the test split (module docstring).
+    """Train every model of ``config.models`` on ``config.target`` on one split and evaluate them on its test part
+    (module docstring). Keyword ``overrides`` replace config fields (``models=["mace", "schnet"]``).
 
-    Writes into ``output_dir``: ``split.json``, ``transform.json``, ``checkpoint.pt`` (resume), ``metrics.csv``
-    (per epoch), ``best_model.pt``, ``test_predictions.csv`` and ``metrics.json``.
+    Writes into ``output_dir``: ``run_config.json`` (the guard against resuming with another configuration),
+    ``split.json``, ``transform.json``, ``metrics.json`` (all models), ``comparison.csv`` (test MAE against the
+    baseline, :func:`~workbench.pipelines.compare.compare_models`), and per model ``<model>/checkpoint.pt``
+    (resume), ``metrics.csv`` (per epoch), ``best_model.pt``, ``test_predictions.csv`` and ``metrics.json``.
+
+    Raises:
+        ValueError: unknown model or target names (the message lists the valid ones), bad values, or an
+            ``output_dir`` holding a run with another configuration. Nothing is written before validation.
+        TypeError: an unknown keyword override (the message lists the valid fields).
+        FileNotFoundError: ``data_path`` does not exist (the message names the shipped subset).
     """
-    config = QM9RunConfig(**{**(asdict(config) if config else {}), **overrides})
-    config.validate()
+    config = resolve_config(QM9RunConfig, config, overrides, "run_qm9")
     task = target_task(config.target)
+    t_start = time.perf_counter()
+    folder = resolve_qm9_data(config.data_path, config.cache_dir, seed=0)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    t_start = time.perf_counter()
+    guard_run_folder(out, config, _RESUMABLE_FIELDS, "qm9")
 
-    folder = resolve_qm9_data(config.data_path, config.cache_dir, seed=0)
     full = QM9Dataset(folder, targets=[task.target])
     split = fixed_split(len(full), seed=config.split_seed, path=out / "split.json")
     train_idx = _cap(split["train"], config.n_train, config.split_seed)
@@ -299,14 +353,16 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
     transform = TargetTransform(task, mean, std, references)
     (out / "transform.json").write_text(json.dumps(transform.to_dict(), indent=2) + "\n", encoding="utf-8")
 
-    torch.manual_seed(config.seed)
     avg_nb = _avg_num_neighbors(train_set, config.r_max)
-    extra = {"num_basis": config.num_basis} if config.num_basis else {}
-    model = build_model(config.model, channels=config.channels, lmax=config.lmax,
-                        num_layers=config.num_layers or None, r_max=config.r_max, output=task.output,
-                        reduce=task.reduce, avg_num_neighbors=avg_nb, **extra)
-    criterion = torch.nn.functional.l1_loss if config.loss == "l1" else torch.nn.functional.mse_loss
 
+    def build(name: str) -> torch.nn.Module:
+        torch.manual_seed(config.seed)  # every model's initialization is independent of the others
+        extra = {"num_basis": config.num_basis_of(name)} if config.num_basis_of(name) else {}
+        return build_model(name, channels=config.channels, lmax=config.lmax, num_layers=config.num_layers or None,
+                           r_max=config.r_max, output=task.output, reduce=task.reduce, avg_num_neighbors=avg_nb,
+                           **extra)
+
+    criterion = torch.nn.functional.l1_loss if config.loss == "l1" else torch.nn.functional.mse_loss
     # float64 labels by row: float32 cannot hold a total energy (~ -400 Ha) to better than ~1 meV
     labels64 = torch.tensor(np.array(full.conformers.target_column(task.target), dtype=np.float64))
 
@@ -318,33 +374,55 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
         mae = float((pred.detach() - target).abs().mean()) * transform.std
         return loss, {"mae": mae}
 
-    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                               weight_decay=config.weight_decay, schedule="cosine", warmup_steps=0,
-                               ema_decay=config.ema_decay or None, checkpoint_every=config.checkpoint_every,
-                               seed=config.seed, progress=config.progress, grad_clip=10.0)
-    result = fit(model, loss_fn, train_set, val_set, config=train_config, output_dir=out, collate_fn=collate_atoms,
-                 max_steps=config.max_steps or None)
-    files = dict(result.files)
-    if not result.completed:
-        return QM9RunResult(result.history, None, {}, model, transform, out, False, files)
+    train_config = cosine_train_config(config, ema_decay=config.ema_decay or None, warmup_steps=0)
+    models, fits, files = fit_models(config.models, build, loss_fn, train_set, val_set, train_config, out,
+                                     config.max_steps, collate_fn=collate_atoms)
+    files.update({"split": out / "split.json", "transform": out / "transform.json"})
+    histories = {name: result.history for name, result in fits.items()}
+    if not all(r.completed for r in fits.values()):
+        return QM9RunResult(None, {}, None, histories, models, transform, out, False, files)
 
-    load_best_weights(model, result)
-    predictions = _predict(model, transform, test_set, labels64, max(config.batch_size, 64))
-    predictions.to_csv(out / "test_predictions.csv", index=False)
-    files["test_predictions"] = out / "test_predictions.csv"
-    mae = float(predictions["abs_error"].mean())
-    rmse = float(np.sqrt(np.mean((predictions["y_pred"] - predictions["y_true"]) ** 2)))
-    metrics: dict[str, Any] = {
-        "model": config.model.lower(), "target": task.target, "unit": task.unit,
-        "test_mae": mae, "test_rmse": rmse,
-        "test_mae_mev": mae * task.to_mev if task.to_mev else None,
+    per_model, predictions = {}, {}
+    for name, model in models.items():
+        result = fits[name]
+        load_best_weights(model, result)
+        frame = _predict(model, transform, test_set, labels64, max(config.batch_size, 64))
+        frame.to_csv(out / name / "test_predictions.csv", index=False)
+        mae = float(frame["abs_error"].mean())
+        rmse = float(np.sqrt(np.mean((frame["y_pred"] - frame["y_true"]) ** 2)))
+        metrics: dict[str, Any] = {
+            "model": name, "target": task.target, "unit": task.unit,
+            "test_mae": mae, "test_rmse": rmse,
+            "test_mae_mev": mae * task.to_mev if task.to_mev else None,
+            "n_train": int(train_idx.size), "n_val": int(val_idx.size), "n_test": int(test_idx.size),
+            "epochs": int(config.epochs), "parameters": model.num_parameters(), "num_basis": config.num_basis_of(name),
+            "avg_num_neighbors": avg_nb, "train_seconds": float(result.history["seconds"].iloc[-1])
+            if len(result.history) else 0.0,
+            "best_val_loss": result.best_val_loss, "steps": int(result.step), "data": str(folder),
+            "config": json.loads(json.dumps(asdict(config))),
+        }
+        (out / name / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        files[f"{name}_test_predictions"] = out / name / "test_predictions.csv"
+        files[f"{name}_metrics_json"] = out / name / "metrics.json"
+        per_model[name], predictions[name] = metrics, frame
+
+    baseline = config.baseline if config.baseline in per_model else ""
+    comparison = compare_models(per_model, "test_mae", baseline, columns=_COMPARISON_COLUMNS)
+    comparison.to_csv(out / "comparison.csv", index=False)
+    files["comparison"] = out / "comparison.csv"
+    by_model = comparison.set_index("model")
+    summary: dict[str, Any] = {
+        "target": task.target, "unit": task.unit, "baseline": baseline or None,
+        "test_mae": {n: m["test_mae"] for n, m in per_model.items()},
+        "test_mae_mev": {n: m["test_mae_mev"] for n, m in per_model.items()},
+        "mae_ratio_to_baseline": ({n: float(by_model.loc[n, "ratio_to_baseline"]) for n in per_model}
+                                  if baseline else None),
+        "beats_baseline": ({n: bool(by_model.loc[n, "beats_baseline"]) for n in per_model if n != baseline}
+                           if baseline else None),
         "n_train": int(train_idx.size), "n_val": int(val_idx.size), "n_test": int(test_idx.size),
-        "epochs": int(config.epochs), "parameters": model.num_parameters(),
-        "avg_num_neighbors": avg_nb, "train_seconds": float(result.history["seconds"].iloc[-1])
-        if len(result.history) else 0.0,
-        "best_val_loss": result.best_val_loss, "data": str(folder), "config": asdict(config),
+        "models": per_model, "data": str(folder), "config": json.loads(json.dumps(asdict(config))),
         "wall_seconds_this_call": time.perf_counter() - t_start,
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files["metrics_json"] = out / "metrics.json"
-    return QM9RunResult(result.history, predictions, metrics, model, transform, out, True, files)
+    return QM9RunResult(comparison, summary, predictions, histories, models, transform, out, True, files)

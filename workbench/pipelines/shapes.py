@@ -17,10 +17,10 @@ metric, cosine schedule) in ``<output_dir>/<model>/``, keeps the weights with th
 evaluates them on the three test sets. Calling it again with the same ``output_dir`` and config resumes from the
 checkpoints and ends with the same metrics as an uninterrupted run.
 
-Files in ``output_dir``: ``metrics.json`` (everything, including the config), ``results.csv`` (one row per model)
-and, per model, ``<model>/metrics.csv`` (per epoch), ``checkpoint.pt``, ``best_model.pt``,
-``test_predictions.csv`` (one row per test cloud: true and predicted class in each version) and
-``confusion_o3.csv`` (rows: true class, columns: predicted class, on the ``"o3"`` test set).
+Files in ``output_dir``: ``metrics.json`` (everything, including the config), ``results.csv`` (one row per model),
+``comparison.csv`` (the ``"o3"`` accuracy against the baseline's) and, per model, ``<model>/metrics.csv`` (per
+epoch), ``checkpoint.pt``, ``best_model.pt``, ``test_predictions.csv`` (one row per test cloud: true and predicted
+class in each version) and ``confusion_o3.csv`` (rows: true class, columns: predicted class, on the ``"o3"`` test set).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from workbench.pipelines.common import (
     name_tuple,
     resolve_config,
 )
+from workbench.pipelines.compare import compare_models
 from workbench.train import load_best_weights
 
 __all__ = ["MODEL_NAMES", "EQUIVARIANT_MODEL", "BASELINE_MODEL", "TEST_VERSIONS", "ShapesRunConfig",
@@ -138,7 +139,8 @@ class ShapesRunResult:
     ``histories``: per model, the per-epoch training history; ``models``: the trained models (best validation
     weights); ``test_sets``: the three versions of the test set (``"aligned"``, ``"so3"``, ``"o3"``);
     ``train_set``, ``val_set``: the aligned training and validation clouds. ``completed`` is False when
-    ``max_steps`` stopped a model early (then there are no test metrics yet).
+    ``max_steps`` stopped a model early (then there are no test metrics yet). ``comparison``: ``comparison.csv``,
+    :func:`~workbench.pipelines.compare.compare_models` on the ``"o3"`` accuracy against PointNet.
     """
 
     results: pd.DataFrame | None
@@ -153,6 +155,7 @@ class ShapesRunResult:
     output_dir: Path
     completed: bool
     files: dict[str, Path] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None
 
 
 def build_shape_model(name: str, num_classes: int, config: ShapesRunConfig) -> torch.nn.Module:
@@ -270,9 +273,14 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
     files["results"] = out / "results.csv"
 
     by_model = {r["model"]: r for r in rows}
+    comparison = compare_models(by_model, "accuracy_o3", BASELINE_MODEL if BASELINE_MODEL in by_model else "",
+                                higher_is_better=True, columns=("accuracy_aligned", "accuracy_so3", "parameters",
+                                                                "train_seconds"))
+    comparison.to_csv(out / "comparison.csv", index=False)
+    files["comparison"] = out / "comparison.csv"
     gap = None
     if EQUIVARIANT_MODEL in by_model and BASELINE_MODEL in by_model:
-        gap = by_model[EQUIVARIANT_MODEL]["accuracy_o3"] - by_model[BASELINE_MODEL]["accuracy_o3"]
+        gap = float(comparison.set_index("model").loc[EQUIVARIANT_MODEL, "difference_to_baseline"])
     summary: dict[str, Any] = {
         "classes": list(classes),
         "n_train": len(train), "n_val": len(val), "n_test": len(tests["aligned"]),
@@ -287,4 +295,4 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files["metrics_json"] = out / "metrics.json"
     return ShapesRunResult(results, summary, confusion, predictions, histories, models, tests, train, val, out,
-                           True, files)
+                           True, files, comparison)
