@@ -55,8 +55,8 @@ from collections.abc import Sequence
 
 import torch
 
+from workbench.groups import Irreps
 from workbench.groups.lorentz import Lorentz
-from workbench.nn.group_irreps import GroupIrreps
 from workbench.nn.linear import Linear
 from workbench.nn.symmetric_contraction import SymmetricContraction
 
@@ -180,11 +180,11 @@ class _GMACELayer(torch.nn.Module):
         super().__init__()
         c = channels
         self.channels = c
-        self.irreps_in = GroupIrreps(group, f"{c}x(0,0)" if first else f"{c}x(0,0)+{c}x(1/2,1/2)")
-        irreps_a = GroupIrreps(group, f"{c}x(0,0)+{c}x(1/2,1/2)")
-        self.irreps_out = GroupIrreps(group, f"{c}x(0,0)" if last else f"{c}x(0,0)+{c}x(1/2,1/2)")
-        scalar = GroupIrreps(group, "(0,0)").segments[0][1]
-        vector = GroupIrreps(group, "(1/2,1/2)").segments[0][1]
+        self.irreps_in = Irreps(group, f"{c}x(0,0)" if first else f"{c}x(0,0)+{c}x(1/2,1/2)")
+        irreps_a = Irreps(group, f"{c}x(0,0)+{c}x(1/2,1/2)")
+        self.irreps_out = Irreps(group, f"{c}x(0,0)" if last else f"{c}x(0,0)+{c}x(1/2,1/2)")
+        scalar = Irreps(group, "(0,0)")[0].ir
+        vector = Irreps(group, "(1/2,1/2)")[0].ir
         # paths (input segment, edge part: 0 = 1/n, 1 = x_j, output segment of A) and their couplings
         ins = [scalar] if first else [scalar, vector]
         paths, couplings, out_of = [], [], {scalar: 0, vector: 1}
