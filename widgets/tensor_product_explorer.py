@@ -6,9 +6,9 @@ Pick a group (O(3), SU(2), SU(3), Lorentz) and two irreps ``V1, V2``. The explor
   ``dim V1 * dim V2 = sum_k mult_k dim V3_k``;
 * the Clebsch-Gordan tensor ``C[i, j, k, u]`` of each output irrep as a heatmap (rows: input pairs ``(i, j)``,
   columns: output component ``k``; one heatmap per copy ``u``);
-* a live check on a random group element ``g`` that each ``C`` intertwines:
-  ``sum_ab rho1(g)_ia rho2(g)_jb C_abk = sum_c C_ijc rho3(g)_ck``, i.e. ``(rho1 x rho2)(g) C = C rho3(g)`` with
-  ``C`` read as a ``[d1 d2, d3]`` matrix (the convention of ``workbench.groups``' ``clebsch_gordan``).
+* a live check on a random group element ``g`` that each ``C`` is an equivariant projection (the one contract of
+  ``workbench.groups``' ``clebsch_gordan``): ``sum_ij C_ijk rho1(g)_ia rho2(g)_jb = sum_c rho3(g)_kc C_abc``,
+  measured by :func:`workbench.groups.intertwining_error`.
 
 The numbers come from the pure functions of this module (unit-tested); the widget class only wires controls to
 them. Plots are shown offline through plotly's JSON mimetype in an ``ipywidgets.Output`` (see
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from widgets.irreps_explorer import show_figure
+from workbench import groups
 
 __all__ = [
     "GROUP_NAMES",
@@ -210,7 +211,8 @@ def clebsch_gordan_blocks(group: str | Any, irrep1: Any, irrep2: Any) -> dict[st
 
 
 def intertwining_error(rho1: np.ndarray, rho2: np.ndarray, rho3: np.ndarray, cg: np.ndarray) -> float:
-    """Relative residual of ``(rho1 x rho2) C = C rho3`` for ``C`` = ``cg`` ``[d1, d2, d3, mult]``.
+    """Relative residual of the projection contract ``C^T (rho1 x rho2) = rho3 C^T`` for ``C`` = ``cg``
+    ``[d1, d2, d3, mult]`` given as matrices (:func:`workbench.groups.intertwining_error` is the group-level check).
 
     ``rho1, rho2, rho3`` are the irrep matrices of one group element (``[d1, d1]``, ``[d2, d2]``, ``[d3, d3]``).
     Returns ``max_u ||lhs_u - rhs_u|| / max(||lhs_u||, ||rhs_u||)`` (Frobenius norms), which is 0 for an exact
@@ -227,8 +229,8 @@ def intertwining_error(rho1: np.ndarray, rho2: np.ndarray, rho3: np.ndarray, cg:
     worst = 0.0
     for u in range(cg.shape[3]):
         c = cg[..., u]
-        lhs = np.einsum("ia,jb,abk->ijk", rho1, rho2, c)
-        rhs = np.einsum("ijc,ck->ijk", c, rho3)
+        lhs = np.einsum("ijk,ia,jb->abk", c, rho1, rho2)
+        rhs = np.einsum("kc,abc->abk", rho3, c)
         scale = max(np.linalg.norm(lhs), np.linalg.norm(rhs))
         if scale == 0.0:
             raise ValueError(f"cg[..., {u}] is identically zero: not a Clebsch-Gordan tensor")
@@ -255,20 +257,18 @@ def check_intertwining(group: str | Any, irrep1: Any, irrep2: Any, element: Any 
                        generator: torch.Generator | None = None) -> IntertwiningCheck:
     """Check every CG tensor of ``irrep1 x irrep2`` on ``element`` (default: ``group.random_element(generator)``).
 
-    Uses the irrep matrices ``group.irrep(label).matrix(element)`` and :func:`intertwining_error`.
+    Each error is :func:`workbench.groups.intertwining_error` (max abs residual) divided by the largest entry of
+    ``rho1(g) x rho2(g)`` (so boosts of the Lorentz group read on the same scale as rotations).
     """
     g = make_group(group)
     if element is None:
         element = g.random_element(generator=generator)
-    rho1 = _to_numpy(g.irrep(irrep1).matrix(element))
-    rho2 = _to_numpy(g.irrep(irrep2).matrix(element))
+    scale = max(1.0, float(g.irrep(irrep1).matrix(element).abs().max() * g.irrep(irrep2).matrix(element).abs().max()))
     errors = {}
     for label, multiplicity in g.decompose(irrep1, irrep2):
         if int(multiplicity) <= 0:
             continue
-        rho3 = _to_numpy(g.irrep(label).matrix(element))
-        cg = _to_numpy(g.clebsch_gordan(irrep1, irrep2, label))
-        errors[_label(label, g)] = intertwining_error(rho1, rho2, rho3, cg)
+        errors[_label(label, g)] = groups.intertwining_error(g, irrep1, irrep2, label, element) / scale
     return IntertwiningCheck(group=_group_name(g), irrep1=_label(irrep1, g), irrep2=_label(irrep2, g),
                              errors=errors)
 

@@ -97,8 +97,9 @@ def test_clebsch_gordan_intertwines(case):
         for g in elems:
             d1, d2, d3 = r1.matrix(g), r2.matrix(g), r3.matrix(g)
             dt = torch.promote_types(cg.dtype, d1.dtype)
-            lhs = torch.einsum("ia,jb,abkm->ijkm", d1.to(dt), d2.to(dt), cg.to(dt))
-            rhs = torch.einsum("ijcm,ck->ijkm", cg.to(dt), d3.to(dt))
+            # the projection contract (groups/group.py): sum_ij C_ijk rho1_ia rho2_jb = sum_c rho3_kc C_abc
+            lhs = torch.einsum("ia,jb,ijkm->abkm", d1.to(dt), d2.to(dt), cg.to(dt))
+            rhs = torch.einsum("kc,abcm->abkm", d3.to(dt), cg.to(dt))
             scale = max(1.0, d1.abs().max().item() * d2.abs().max().item())
             assert (lhs - rhs).abs().max().item() / scale <= TOL, (group.name, l1, l2, l3)
 

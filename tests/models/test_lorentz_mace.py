@@ -15,6 +15,7 @@ import math
 import pytest
 import torch
 
+from workbench.groups import Irreps
 from workbench.groups.lorentz import Lorentz
 from workbench.models.deep_sets import DeepSetsTagger
 from workbench.models.jet_features import check_jets, minkowski_dot
@@ -87,10 +88,9 @@ def test_change_of_basis_intertwines():
     m2 = minkowski_dot(p, p)
     assert float(m2.abs().min()) > 1e-3
     # Schur: the (1/2,1/2)x(1/2,1/2)->(0,0) coupling is proportional to S^-T eta S^-1
-    from workbench.nn import GroupIrreps
 
-    sp = GroupIrreps(lor, "(1/2,1/2)+(0,0)")
-    v, z = sp.segments[0][1], sp.segments[1][1]
+    sp = Irreps(lor, "(1/2,1/2)+(0,0)")
+    v, z = sp[0].ir, sp[1].ir
     c = sp.coupling(v, v, z)[0, :, :, 0]
     ratio = torch.einsum("ni,ij,nj->n", x, c, x) / m2
     assert float((ratio - ratio[0]).abs().max()) <= 1e-12 * float(ratio[0].abs())

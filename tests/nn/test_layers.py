@@ -6,14 +6,13 @@ import pytest
 import torch
 from nn_test_utils import random_o3, rel_err
 
-from workbench.groups import o3
+from workbench.groups import Irreps, o3
 from workbench.nn import (
     BesselBasis,
     EquivariantDropout,
     EquivariantLayerNorm,
     Gate,
     GaussianBasis,
-    GroupIrreps,
     NormActivation,
     PolynomialCutoff,
     RadialMLP,
@@ -46,17 +45,17 @@ def test_gate_equivariance_and_shape(float64_default):
 
 def test_gate_lorentz(lorentz, float64_default):
     gate = Gate(
-        GroupIrreps(lorentz, "2x(0,0)"),
+        Irreps(lorentz, "2x(0,0)"),
         torch.tanh,
-        GroupIrreps(lorentz, "2x(0,0)"),
+        Irreps(lorentz, "2x(0,0)"),
         torch.tanh,
-        GroupIrreps(lorentz, "2x(1/2,1/2)"),
+        Irreps(lorentz, "2x(1/2,1/2)"),
         group=lorentz,
     )
-    a = GroupIrreps(lorentz, "4x(0,0)+2x(1/2,1/2)")
-    b = GroupIrreps(lorentz, "2x(0,0)+2x(1/2,1/2)")
+    a = Irreps(lorentz, "4x(0,0)+2x(1/2,1/2)")
+    b = Irreps(lorentz, "2x(0,0)+2x(1/2,1/2)")
     g = torch.Generator().manual_seed(0)
-    x = a.randn(3, generator=g)
+    x = a.randn(3, -1, generator=g)
     x[:, :4] = x[:, :4].real.to(x.dtype)  # invariant scalars may be complex too; keep them generic
     for _ in range(3):
         el = lorentz.random_element(g)

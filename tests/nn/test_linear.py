@@ -6,8 +6,8 @@ import pytest
 import torch
 from nn_test_utils import random_o3, rel_err
 
-from workbench.groups import o3
-from workbench.nn import GroupIrreps, Linear
+from workbench.groups import Irreps, o3
+from workbench.nn import Linear
 
 pytestmark = pytest.mark.unit
 
@@ -57,11 +57,11 @@ def test_o3_equivariance(float64_default):
 
 
 def test_lorentz_equivariance(lorentz, float64_default):
-    a = GroupIrreps(lorentz, "3x(0,0)+2x(1/2,1/2)+(1,0)")
-    b = GroupIrreps(lorentz, "2x(0,0)+4x(1/2,1/2)+2x(1,0)")
+    a = Irreps(lorentz, "3x(0,0)+2x(1/2,1/2)+(1,0)")
+    b = Irreps(lorentz, "2x(0,0)+4x(1/2,1/2)+2x(1,0)")
     lin = Linear(a, b, group=lorentz)
     g = torch.Generator().manual_seed(1)
-    x = a.randn(3, generator=g)
+    x = a.randn(3, -1, generator=g)
     for _ in range(5):
         el = lorentz.random_element(g)
         assert rel_err(lin(x @ a.matrix(el).T), lin(x) @ b.matrix(el).T) <= 1e-9

@@ -6,12 +6,11 @@ import pytest
 import torch
 from nn_test_utils import random_o3, rel_err
 
-from workbench.groups import o3
+from workbench.groups import Irreps, o3
 from workbench.nn import (
     ElementwiseTensorProduct,
     FullTensorProduct,
     FullyConnectedTensorProduct,
-    GroupIrreps,
     TensorProduct,
 )
 
@@ -141,26 +140,26 @@ def test_o3_equivariance_float64(mode, float64_default):
 
 
 def test_lorentz_tensor_product_equivariance(lorentz, float64_default):
-    a = GroupIrreps(lorentz, "2x(0,0)+2x(1/2,1/2)")
-    b = GroupIrreps(lorentz, "(0,0)+(1/2,1/2)")
-    c = GroupIrreps(lorentz, "2x(0,0)+2x(1/2,1/2)+(1,1)+(1,0)+(0,1)")
+    a = Irreps(lorentz, "2x(0,0)+2x(1/2,1/2)")
+    b = Irreps(lorentz, "(0,0)+(1/2,1/2)")
+    c = Irreps(lorentz, "2x(0,0)+2x(1/2,1/2)+(1,1)+(1,0)+(0,1)")
     for tp in (
         FullyConnectedTensorProduct(a, b, c, group=lorentz),
         TensorProduct(a, b, a, [(1, 1, 0, "uvu", True), (1, 0, 1, "uvu", True), (0, 1, 1, "uvu", True)], group=lorentz),
     ):
         g = torch.Generator().manual_seed(2)
-        x1, x2 = a.randn(4, generator=g), b.randn(4, generator=g)
+        x1, x2 = a.randn(4, -1, generator=g), b.randn(4, -1, generator=g)
         assert x1.is_complex()
         for _ in range(5):
             el = lorentz.random_element(g)
             lhs = tp(x1 @ a.matrix(el).T, x2 @ b.matrix(el).T)
-            rhs = tp(x1, x2) @ tp.space_out.matrix(el).T
+            rhs = tp(x1, x2) @ tp.irreps_out.matrix(el).T
             assert rel_err(lhs, rhs) <= 1e-9
 
 
 def test_lorentz_requires_complex_features(lorentz):
-    a = GroupIrreps(lorentz, "(1/2,1/2)")
-    tp = FullyConnectedTensorProduct(a, a, GroupIrreps(lorentz, "(0,0)"), group=lorentz)
+    a = Irreps(lorentz, "(1/2,1/2)")
+    tp = FullyConnectedTensorProduct(a, a, Irreps(lorentz, "(0,0)"), group=lorentz)
     with pytest.raises(TypeError, match="complex"):
         tp(torch.randn(2, 4), torch.randn(2, 4))
 

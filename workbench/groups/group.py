@@ -10,11 +10,20 @@ and ``X = sum_a c_a T_a`` the principal logarithm of the connected part in algeb
 ``ρ(g) = ρ(P_{j1}) ... ρ(P_{jr}) expm(sum_a c_a dρ(T_a))``.  This is a homomorphism because the element lives
 in the simply connected group (or, for SO(d)/O(d), only representations of SO(d)/O(d) are built).
 
-**Clebsch-Gordan tensors.**  ``C = group.clebsch_gordan(ir1, ir2, ir3)`` has shape ``[d1, d2, d3, m]`` and
-satisfies ``sum_ab ρ1(g)_ia ρ2(g)_jb C_abk = sum_c C_ijc ρ3(g)_ck`` for every element ``g``; the ``m`` slices
-are orthonormal in the Frobenius norm (each has norm 1) and in the canonical basis of
-:func:`workbench.groups.linalg.canonical_basis` (largest entry of the first slice real positive, etc.).  Tables
-are cached in memory (``functools.lru_cache``) and on disk (:mod:`workbench.groups.cache`).
+**Clebsch-Gordan tensors (one contract for every group).**  ``C = group.clebsch_gordan(ir1, ir2, ir3)`` has
+shape ``[d1, d2, d3, m]`` and is the *projection* ``ir1 x ir2 -> ir3``: for each copy ``u``,
+``z_k = sum_ij C[i, j, k, u] x_i y_j`` is equivariant (``x -> ρ1(g) x`` and ``y -> ρ2(g) y`` give
+``z -> ρ3(g) z``), i.e. ``sum_ij C_ijk ρ1(g)_ia ρ2(g)_jb = sum_c ρ3(g)_kc C_abc`` for every element ``g``.
+Each ``m`` slice has Frobenius norm 1.  For unitary irreps (every compact group here) the projection is the
+complex conjugate of the embedding ``ir3 -> ir1 x ir2`` that the null-space solver returns (orthonormal slices in
+the canonical basis of :func:`workbench.groups.linalg.canonical_basis`, largest entry of the first slice real
+positive); real orthogonal irreps (O(3)/SO(3) in the e3nn basis, where the table is ``wigner_3j``) have
+projection = embedding.  For non-unitary irreps (the Lorentz group) the projection is read off the inverse of the
+full change of basis ``ir1 x ir2 -> (+) ir3`` (the embeddings of every irrep of the product), each slice then
+normalized to Frobenius norm 1 with its largest entry made real positive (deterministic phase), and checked
+against the generators.  No caller re-phases or re-checks.  Embeddings are cached in memory
+(``functools.lru_cache``) and on disk (:mod:`workbench.groups.cache`), projections in memory.
+:func:`intertwining_error` measures the contract on a group element.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from workbench.groups.intertwiners import clebsch_gordan_tensor, decompose_repre
 from workbench.groups.linalg import as_numpy, matrix_log
 from workbench.groups.representation import Representation, solve_structure_constants
 
-__all__ = ["GroupElement", "Irrep", "LieGroup", "clear_caches"]
+__all__ = ["GroupElement", "Irrep", "LieGroup", "clear_caches", "intertwining_error"]
 
 
 class GroupElement:
@@ -299,10 +308,20 @@ class LieGroup(ABC):
 
     # ------------------------------------------------------------------ tensor products
     def clebsch_gordan(self, ir1, ir2, ir3) -> torch.Tensor:
-        """Clebsch-Gordan tensor ``[d1, d2, d3, m]`` (float64 when all three irreps are real, else
-        complex128), convention and normalization in the module doc; ``m = 0`` when forbidden."""
+        """Clebsch-Gordan projection ``[d1, d2, d3, m]`` from ``ir1 x ir2`` onto ``ir3`` (float64 when the
+        irreps are real, else complex128): ``z_k = sum_ij C[i, j, k, u] x_i y_j`` is equivariant, each ``u`` slice
+        has Frobenius norm 1 (module doc); ``m = 0`` when ``ir3`` does not occur in the product."""
         labels = (self._label(ir1), self._label(ir2), self._label(ir3))
-        return torch.from_numpy(_clebsch_gordan_cached(self, *labels).copy())
+        return torch.from_numpy(_projection_cached(self, *labels).copy())
+
+    def is_unitary(self, ir) -> bool:
+        """True when the irrep's matrices are unitary (anti-Hermitian generators, unitary discrete generators)."""
+        rep = self.irrep(ir).representation
+        x, p = rep._x, rep._p
+        anti = all(np.abs(a + a.conj().T).max(initial=0.0) <= 1e-12 * max(1.0, np.abs(a).max(initial=0.0)) for a in x)
+        eye = np.eye(rep.dim)
+        unit = all(np.abs(m.conj().T @ m - eye).max(initial=0.0) <= 1e-12 for m in p)
+        return bool(anti and unit)
 
     def _compute_clebsch_gordan(self, l1: Hashable, l2: Hashable, l3: Hashable) -> np.ndarray:
         r1, r2, r3 = (self.irrep(lab).representation for lab in (l1, l2, l3))
@@ -318,7 +337,7 @@ class LieGroup(ABC):
         pairs = []
         found = 0
         for l3 in self._product_candidates(l1, l2):
-            m = _clebsch_gordan_cached(self, l1, l2, l3).shape[-1]
+            m = _embedding_cached(self, l1, l2, l3).shape[-1]
             if m:
                 pairs.append((l3, m))
                 found += m * self.irrep(l3).dim
@@ -349,7 +368,8 @@ class LieGroup(ABC):
 
 
 @functools.lru_cache(maxsize=4096)
-def _clebsch_gordan_cached(group: LieGroup, l1: Hashable, l2: Hashable, l3: Hashable) -> np.ndarray:
+def _embedding_cached(group: LieGroup, l1: Hashable, l2: Hashable, l3: Hashable) -> np.ndarray:
+    """The solver's embeddings ``ir3 -> ir1 x ir2`` ``[d1, d2, d3, m]`` (memory + disk cache)."""
     key = disk_cache.cache_key("clebsch_gordan", group.cache_name, *(group.format_label(x) for x in (l1, l2, l3)))
     shape = tuple(group.irrep(x).dim for x in (l1, l2, l3))
     table = disk_cache.load_array(key)
@@ -360,7 +380,81 @@ def _clebsch_gordan_cached(group: LieGroup, l1: Hashable, l2: Hashable, l3: Hash
     return table
 
 
-def clear_caches() -> None:
-    """Clear the in-memory Clebsch-Gordan cache (the disk cache is controlled by ``WORKBENCH_CACHE``)."""
-    _clebsch_gordan_cached.cache_clear()
+@functools.lru_cache(maxsize=4096)
+def _projection_cached(group: LieGroup, l1: Hashable, l2: Hashable, l3: Hashable) -> np.ndarray:
+    """The normalized projections ``ir1 x ir2 -> ir3`` ``[d1, d2, d3, m]`` (module doc)."""
+    embedding = _embedding_cached(group, l1, l2, l3)
+    if embedding.shape[-1] == 0 or all(group.is_unitary(x) for x in (l1, l2, l3)):
+        table = embedding.conj() if np.iscomplexobj(embedding) else embedding
+        table.setflags(write=False)
+        return table
+    d1, d2, d3 = embedding.shape[:3]
+    columns, owners = [], []
+    for label, _ in group.decompose(l1, l2):
+        other = _embedding_cached(group, l1, l2, label)
+        for u in range(other.shape[-1]):
+            columns.append(other[..., u].reshape(d1 * d2, -1))
+            owners.extend([(label, u)] * other.shape[2])
+    rows = np.linalg.inv(np.concatenate(columns, axis=1).astype(np.complex128))  # [d1 d2, d1 d2]: projections
+    slices = []
+    for u in range(embedding.shape[-1]):
+        picked = [r for r, owner in enumerate(owners) if owner == (l3, u)]
+        c = rows[picked].T.reshape(d1, d2, d3)
+        c = c / np.linalg.norm(c)
+        flat = c.reshape(-1)
+        big = flat[np.abs(flat).argmax()]
+        slices.append(c * (abs(big) / big))
+    table = np.stack(slices, axis=-1)
+    if np.abs(table.imag).max() < 1e-13 and not np.iscomplexobj(embedding):
+        table = table.real.copy()
+    reps = [group.irrep(x).representation for x in (l1, l2, l3)]
+    res = _generator_residual(table, *reps)
+    if res > 1e-8:
+        raise ValueError(
+            f"Clebsch-Gordan projection {group.format_label(l1)} x {group.format_label(l2)} -> "
+            f"{group.format_label(l3)} of {group.name} is not equivariant (residual {res:.2e})"
+        )
+    table.setflags(write=False)
+    return table
 
+
+def _generator_residual(table: np.ndarray, r1: Representation, r2: Representation, r3: Representation) -> float:
+    """Max abs residual of the projection contract under the Lie-algebra generators (infinitesimal form) and the
+    discrete generators, for a table ``[d1, d2, d3, m]``."""
+    res = 0.0
+    for a, b, c in zip(r1._x, r2._x, r3._x):
+        lhs = np.einsum("ia,ijku->ajku", a, table) + np.einsum("jb,ijku->ibku", b, table)
+        rhs = np.einsum("kc,abcu->abku", c, table)
+        res = max(res, float(np.abs(lhs - rhs).max(initial=0.0)))
+    for a, b, c in zip(r1._p, r2._p, r3._p):
+        lhs = np.einsum("ia,jb,ijku->abku", a, b, table)
+        rhs = np.einsum("kc,abcu->abku", c, table)
+        res = max(res, float(np.abs(lhs - rhs).max(initial=0.0)))
+    return res
+
+
+def intertwining_error(group: LieGroup, ir1, ir2, ir3, g: GroupElement) -> float:
+    """Max abs residual of the Clebsch-Gordan contract of ``group.clebsch_gordan(ir1, ir2, ir3)`` under ``g``.
+
+    With ``C [d1, d2, d3, m]`` and ``ρ1, ρ2, ρ3`` the irrep matrices of ``g``, returns
+    ``max |sum_ij C[i, j, k, u] ρ1_ia ρ2_jb - sum_c ρ3_kc C[a, b, c, u]|`` over ``a, b, k, u``: 0 (up to rounding)
+    when ``z_k = sum_ij C_ijk x_i y_j`` is equivariant; 0.0 when ``ir3`` does not occur (``m = 0``).  Irreps are
+    given as labels or :class:`Irrep` objects of ``group``; ``g`` is a :class:`GroupElement` of ``group``.
+    """
+    if not isinstance(group, LieGroup):
+        raise TypeError(f"group must be a workbench.groups group, got {type(group).__name__}")
+    if not isinstance(g, GroupElement) or g.group != group:
+        raise TypeError(f"g must be a GroupElement of {group.name}, got {g!r}")
+    cg = group.clebsch_gordan(ir1, ir2, ir3)
+    rho = [group.irrep(x).matrix(g) for x in (ir1, ir2, ir3)]
+    dtype = torch.complex128 if cg.is_complex() or any(r.is_complex() for r in rho) else torch.float64
+    cg, r1, r2, r3 = (t.to(dtype) for t in (cg, *rho))
+    lhs = torch.einsum("ijku,ia,jb->abku", cg, r1, r2)
+    rhs = torch.einsum("kc,abcu->abku", r3, cg)
+    return float((lhs - rhs).abs().max()) if cg.numel() else 0.0
+
+
+def clear_caches() -> None:
+    """Clear the in-memory Clebsch-Gordan caches (the disk cache is controlled by ``WORKBENCH_CACHE``)."""
+    _embedding_cached.cache_clear()
+    _projection_cached.cache_clear()

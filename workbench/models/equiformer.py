@@ -29,7 +29,7 @@ import torch
 
 from workbench.groups import o3
 from workbench.models.base import QM9_ELEMENTS, MolecularModel, split_scalars_vectors
-from workbench.models.nequip import gated_block_irreps, natural_irreps
+from workbench.models.nequip import gated_block_irreps
 from workbench.nn.activation import Gate
 from workbench.nn.convolution import EquivariantConvolution, edge_tensor_product
 from workbench.nn.graph import edge_vectors, scatter_sum
@@ -149,7 +149,7 @@ class Equiformer(MolecularModel):
         super().__init__(elements, r_max, output, reduce)
         if int(lmax) < 1 or int(num_layers) < 1:
             raise ValueError(f"need lmax >= 1 and num_layers >= 1, got {lmax}, {num_layers}")
-        irreps = natural_irreps(channels, lmax)
+        irreps = o3.Irreps.natural(int(channels), int(lmax))
         _head_of_component(irreps, int(num_heads))  # validates divisibility early
         self.irreps_hidden = irreps
         self.sh = SphericalHarmonics(int(lmax), normalize=True, normalization="component")
@@ -168,7 +168,7 @@ class Equiformer(MolecularModel):
             self.attentions.append(GraphAttention(irreps, self.sh.irreps_out, num_heads, alpha_channels,
                                                   num_basis, radial_hidden, dropout))
             self.norms2.append(EquivariantLayerNorm(irreps))
-            self.ffns.append(_FeedForward(irreps, natural_irreps(int(ffn_multiplier) * int(channels), lmax)))
+            self.ffns.append(_FeedForward(irreps, o3.Irreps.natural(int(ffn_multiplier) * int(channels), int(lmax))))
         self.final_norm = EquivariantLayerNorm(irreps)
         self._init_head(channels, channels)
 

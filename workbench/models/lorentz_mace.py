@@ -51,14 +51,9 @@ import math
 
 import torch
 
+from workbench.groups import Irreps
 from workbench.groups.lorentz import Lorentz
-
-# shared with the LorentzNet-style and Deep Sets baselines; imported under the names the G-MACE code below uses
-from workbench.models.jet_features import MLP as _MLP
-from workbench.models.jet_features import check_jets
-from workbench.models.jet_features import jet_invariants as _invariants
-from workbench.models.jet_features import masked_mean as _masked_mean
-from workbench.nn.group_irreps import GroupIrreps
+from workbench.models.jet_features import MLP, check_jets, jet_invariants, masked_mean
 from workbench.nn.linear import Linear
 from workbench.nn.symmetric_contraction import SymmetricContraction
 
@@ -100,11 +95,11 @@ class _GMACELayer(torch.nn.Module):
         super().__init__()
         c = channels
         self.channels = c
-        self.irreps_in = GroupIrreps(group, f"{c}x(0,0)" if first else f"{c}x(0,0)+{c}x(1/2,1/2)")
-        irreps_a = GroupIrreps(group, f"{c}x(0,0)+{c}x(1/2,1/2)")
-        self.irreps_out = GroupIrreps(group, f"{c}x(0,0)" if last else f"{c}x(0,0)+{c}x(1/2,1/2)")
-        scalar = GroupIrreps(group, "(0,0)").segments[0][1]
-        vector = GroupIrreps(group, "(1/2,1/2)").segments[0][1]
+        self.irreps_in = Irreps(group, f"{c}x(0,0)" if first else f"{c}x(0,0)+{c}x(1/2,1/2)")
+        irreps_a = Irreps(group, f"{c}x(0,0)+{c}x(1/2,1/2)")
+        self.irreps_out = Irreps(group, f"{c}x(0,0)" if last else f"{c}x(0,0)+{c}x(1/2,1/2)")
+        scalar = Irreps(group, "(0,0)")[0].ir
+        vector = Irreps(group, "(1/2,1/2)")[0].ir
         # paths (input segment, edge part: 0 = 1/n, 1 = x_j, output segment of A) and their couplings
         ins = [scalar] if first else [scalar, vector]
         paths, couplings, out_of = [], [], {scalar: 0, vector: 1}
@@ -121,7 +116,7 @@ class _GMACELayer(torch.nn.Module):
         self._by_out = [[k for k, (_, _, o) in enumerate(paths) if o == out] for out in (0, 1)]
         self._in_dims = [1] + ([] if first else [4])
         self.linear_up = Linear(self.irreps_in, self.irreps_in, group=group)
-        self.radial = _MLP((num_pair, hidden, hidden, c * len(paths)))
+        self.radial = MLP((num_pair, hidden, hidden, c * len(paths)))
         self.linear_a = Linear(irreps_a, irreps_a, group=group)
         self.product = SymmetricContraction(irreps_a, self.irreps_out, correlation, 1, group=group)
         self.linear = Linear(self.irreps_out, self.irreps_out, group=group)
@@ -189,21 +184,21 @@ class LorentzMACE(torch.nn.Module):
         self.num_classes, self.channels, self.correlation = int(num_classes), int(channels), int(correlation)
         self.momentum_scale, self.invariant_scale = float(momentum_scale), float(invariant_scale)
         c, nl = self.channels, int(num_layers)
-        self.embedding = _MLP((5, hidden, c))
+        self.embedding = MLP((5, hidden, c))
         self.layers = torch.nn.ModuleList(
             _GMACELayer(self.group, c, first=i == 0, last=i == nl - 1, correlation=self.correlation,
                         hidden=int(hidden), num_pair=4)
             for i in range(nl)
         )
         # per layer: real and imaginary parts of the C invariants; plus the embedding
-        self.node_readout = _MLP((c + 2 * c * nl, hidden, hidden))
-        self.head = _MLP((hidden, hidden, self.num_classes))
+        self.node_readout = MLP((c + 2 * c * nl, hidden, hidden))
+        self.head = MLP((hidden, hidden, self.num_classes))
 
     def forward(self, momenta: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         p, mask = check_jets(momenta, mask)
         dtype = self.embedding[0].weight.dtype
         cdtype = _complex_dtype(dtype)
-        node, pair = _invariants(p.to(torch.float64), mask, self.invariant_scale)
+        node, pair = jet_invariants(p.to(torch.float64), mask, self.invariant_scale)
         node, pair = node.to(dtype), pair.to(dtype)
         s = minkowski_to_irrep(cdtype, p.device)
         x = (p.to(dtype) / self.momentum_scale).to(cdtype) @ s.T  # [B, N, 4] in the (1/2,1/2) basis
@@ -216,4 +211,4 @@ class LorentzMACE(torch.nn.Module):
             inv = h[..., : self.channels]  # the C x (0,0) segment comes first
             scalars.extend([inv.real, inv.imag])
         feats = self.node_readout(torch.cat(scalars, dim=-1))
-        return self.head(_masked_mean(feats, mask))
+        return self.head(masked_mean(feats, mask))

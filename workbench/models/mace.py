@@ -21,7 +21,6 @@ import torch
 
 from workbench.groups import o3
 from workbench.models.base import QM9_ELEMENTS, MolecularModel, NodeFeatures, split_scalars_vectors
-from workbench.models.nequip import natural_irreps
 from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.linear import Linear
 from workbench.nn.symmetric_contraction import SymmetricContraction
@@ -34,7 +33,7 @@ class _Layer(torch.nn.Module):
     def __init__(self, irreps_in, irreps_out, channels, sh_lmax, correlation, num_elements, r_max, num_basis,
                  radial_hidden, avg_num_neighbors):
         super().__init__()
-        irreps_a = natural_irreps(channels, sh_lmax)
+        irreps_a = o3.Irreps.natural(int(channels), int(sh_lmax))
         self.linear_up = Linear(irreps_in, irreps_in)
         self.conv = EquivariantConvolution(irreps_in, irreps_a, lmax=sh_lmax, r_max=r_max, num_basis=num_basis,
                                            radial_hidden=radial_hidden, avg_num_neighbors=avg_num_neighbors)
@@ -68,7 +67,7 @@ class MACE(MolecularModel):
         if int(num_layers) < 1 or int(channels) < 1 or int(lmax) < 0 or int(sh_lmax) < max(int(lmax), 1):
             raise ValueError(f"need num_layers >= 1, channels >= 1, 0 <= lmax <= sh_lmax, sh_lmax >= 1; got "
                              f"{num_layers}, {channels}, {lmax}, {sh_lmax}")
-        hidden = natural_irreps(channels, lmax)
+        hidden = o3.Irreps.natural(int(channels), int(lmax))
         self.embedding = Linear(f"{self.num_elements}x0e", f"{channels}x0e")
         irreps, layers = o3.Irreps(f"{channels}x0e"), []
         for _ in range(int(num_layers)):

@@ -24,12 +24,7 @@ from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.linear import Linear
 from workbench.nn.tensor_product import FullyConnectedTensorProduct
 
-__all__ = ["NequIP", "natural_irreps", "gated_block_irreps"]
-
-
-def natural_irreps(channels: int, lmax: int) -> o3.Irreps:
-    """``channels x (0e + 1o + 2e + ...)`` up to ``lmax`` (parity ``(-1)^l``, what positions generate)."""
-    return o3.Irreps([(int(channels), (l, (-1) ** l)) for l in range(int(lmax) + 1)])
+__all__ = ["NequIP", "gated_block_irreps"]
 
 
 def gated_block_irreps(irreps_hidden: o3.Irreps) -> tuple[o3.Irreps, o3.Irreps, o3.Irreps]:
@@ -79,7 +74,7 @@ class NequIP(MolecularModel):
         super().__init__(elements, r_max, output, reduce)
         if int(lmax) < 1 or int(num_layers) < 1 or int(channels) < 1:
             raise ValueError(f"need lmax >= 1, num_layers >= 1, channels >= 1; got {lmax}, {num_layers}, {channels}")
-        self.irreps_hidden = natural_irreps(channels, lmax)
+        self.irreps_hidden = o3.Irreps.natural(int(channels), int(lmax))
         self.embedding = Linear(f"{self.num_elements}x0e", f"{channels}x0e")
         irreps, blocks = o3.Irreps(f"{channels}x0e"), []
         for _ in range(int(num_layers)):

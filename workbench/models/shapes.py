@@ -38,7 +38,6 @@ from collections.abc import Sequence
 import torch
 
 from workbench.groups import o3
-from workbench.models.nequip import natural_irreps
 from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.graph import radius_graph
 from workbench.nn.linear import Linear
@@ -95,7 +94,7 @@ class _CentroidEmbedding(torch.nn.Module):
         self.basis = GaussianBasis(0.0, 3.0, num_basis)  # clouds are normalized to unit RMS radius
         self.radial = torch.nn.Sequential(torch.nn.Linear(num_basis, hidden), torch.nn.SiLU(),
                                           torch.nn.Linear(hidden, channels * (lmax + 1)))
-        self.irreps_out = natural_irreps(channels, lmax)
+        self.irreps_out = o3.Irreps.natural(int(channels), int(lmax))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c = x.shape[0], self.channels
@@ -117,7 +116,7 @@ class _Layer(torch.nn.Module):
     def __init__(self, irreps_in, irreps_out, channels, lmax, correlation, r_max, num_basis, radial_hidden,
                  avg_num_neighbors):
         super().__init__()
-        irreps_a = natural_irreps(channels, lmax)
+        irreps_a = o3.Irreps.natural(int(channels), int(lmax))
         self.linear_up = Linear(irreps_in, irreps_in)
         self.conv = EquivariantConvolution(irreps_in, irreps_a, lmax=lmax, r_max=r_max, num_basis=num_basis,
                                            radial_hidden=radial_hidden, avg_num_neighbors=avg_num_neighbors)
@@ -180,7 +179,7 @@ class ShapeMACE(torch.nn.Module):
         self.embedding = Linear("1x0e", f"{channels}x0e")
         irreps, layers = o3.Irreps(f"{channels}x0e"), []
         for t in range(num_layers):
-            out = o3.Irreps(f"{channels}x0e") if t == num_layers - 1 else natural_irreps(channels, hidden_lmax)
+            out = o3.Irreps(f"{channels}x0e") if t == num_layers - 1 else o3.Irreps.natural(channels, hidden_lmax)
             layers.append(_Layer(irreps, out, channels, lmax, correlation, self.r_max, num_basis,
                                  tuple(radial_hidden), float(avg_num_neighbors)))
             irreps = out
@@ -211,7 +210,7 @@ class ShapeMACE(torch.nn.Module):
         for t, layer in enumerate(self.layers):
             extra = self.centroid(pos) if t == 0 and self.centroid is not None else None
             h = layer(h, onehot, pos, edge_index, extra)
-            scalars.append(h[:, : self.channels])  # the 0e block comes first (natural_irreps / "Cx0e")
+            scalars.append(h[:, : self.channels])  # the 0e block comes first (o3.Irreps.natural / "Cx0e")
         return torch.cat(scalars, dim=1).reshape(b, p, -1).mean(dim=1)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 - :class:`Linear`, :class:`TensorProduct` (+ :class:`FullyConnectedTensorProduct`,
   :class:`ElementwiseTensorProduct`, :class:`FullTensorProduct`): e3nn weight layout and normalization;
-  ``group=`` for any group of :mod:`workbench.groups` with :class:`GroupIrreps`.
+  irreps are :class:`workbench.groups.Irreps` (a plain string means O(3), ``group=`` parses it for any
+  group of :mod:`workbench.groups`); every layer exposes ``irreps_in``/``irreps_out`` as Irreps.
 - :class:`SphericalHarmonics`, radial bases (:class:`BesselBasis`, :class:`PolynomialCutoff`,
   :class:`GaussianBasis`) and :class:`RadialMLP`.
 - :class:`Gate`, :class:`NormActivation`, :class:`EquivariantLayerNorm`, :class:`EquivariantDropout`.
@@ -13,7 +14,6 @@
 from workbench.nn.activation import Gate, NormActivation
 from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.graph import check_edge_index, edge_vectors, radius_graph, scatter_sum
-from workbench.nn.group_irreps import GroupIrrep, GroupIrreps
 from workbench.nn.linear import Linear
 from workbench.nn.norm import EquivariantDropout, EquivariantLayerNorm
 from workbench.nn.radial import BesselBasis, GaussianBasis, PolynomialCutoff, RadialMLP
@@ -37,8 +37,6 @@ __all__ = [
     "FullyConnectedTensorProduct",
     "Gate",
     "GaussianBasis",
-    "GroupIrrep",
-    "GroupIrreps",
     "Instruction",
     "Linear",
     "NormActivation",

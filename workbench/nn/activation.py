@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from workbench.nn._spaces import as_space
+from workbench.groups import Irreps, LieGroup, as_irreps
 
 __all__ = ["Gate", "NormActivation"]
 
@@ -45,37 +45,37 @@ class Gate(torch.nn.Module):
         irreps_gates: Any,
         act_gates: Sequence[Act | None] | Act | None,
         irreps_gated: Any,
-        group: Any = None,
+        group: LieGroup | str | None = None,
     ) -> None:
         super().__init__()
-        ss, sg, sd = as_space(irreps_scalars, group), as_space(irreps_gates, group), as_space(irreps_gated, group)
-        for _, ir in sg.segments:
+        ss, sg, sd = as_irreps(irreps_scalars, group), as_irreps(irreps_gates, group), as_irreps(irreps_gated, group)
+        for _, ir in sg:
             if not sg.is_trivial(ir):
                 raise ValueError(f"irreps_gates must contain only trivial scalars (0e), got {ir}")
         self.act_scalars = _acts(act_scalars, len(ss), "act_scalars")
         probe = torch.linspace(-2.0, 2.0, 9, dtype=torch.float64)
-        for (_, ir), act in zip(ss.segments, self.act_scalars):
+        for (_, ir), act in zip(ss, self.act_scalars):
             if ss.is_trivial(ir):
                 continue
-            if ss.ir_dim(ir) != 1 or getattr(ir, "p", None) != -1:
+            if ir.dim != 1 or getattr(ir, "p", None) != -1:
                 raise ValueError(
                     f"irreps_scalars must contain only scalars (0e, or 0o with an odd activation), got {ir}"
                 )
             if act is not None and not torch.allclose(act(-probe), -act(probe)):
                 raise ValueError(f"irreps_scalars: {ir} (pseudo-scalar) needs an odd activation")
-        n_gates = sum(m for m, _ in sg.segments)
-        n_gated = sum(m for m, _ in sd.segments)
+        n_gates = sum(m for m, _ in sg)
+        n_gated = sum(m for m, _ in sd)
         if n_gates != n_gated:
             raise ValueError(f"irreps_gates has {n_gates} scalars but irreps_gated has {n_gated} irrep copies")
-        self.space_scalars, self.space_gates, self.space_gated = ss, sg, sd
+        self.irreps_scalars, self.irreps_gates, self.irreps_gated = ss, sg, sd
         self.act_gates = _acts(act_gates, len(sg), "act_gates")
-        self._scalar_sizes = [m for m, _ in ss.segments]
-        self._gate_sizes = [m for m, _ in sg.segments]
-        self._gated = [(m, sd.ir_dim(ir)) for m, ir in sd.segments]
+        self._scalar_sizes = [m for m, _ in ss]
+        self._gate_sizes = [m for m, _ in sg]
+        self._gated = [(m, ir.dim) for m, ir in sd]
         self._dims = (ss.dim, sg.dim, sd.dim)
         space_in, space_out = _concat(ss, sg, sd), _concat(ss, sd)
-        self.irreps_in = getattr(space_in, "irreps", space_in)
-        self.irreps_out = getattr(space_out, "irreps", space_out)
+        self.irreps_in = space_in
+        self.irreps_out = space_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ds, dg, dd = self._dims
@@ -98,8 +98,8 @@ class Gate(torch.nn.Module):
 
 
 def _concat(*spaces: Any) -> Any:
-    segs = [s for space in spaces for s in space.segments]
-    return spaces[0].with_segments(segs)
+    segs = [s for space in spaces for s in space]
+    return Irreps(spaces[0].group, segs)
 
 
 class NormActivation(torch.nn.Module):
@@ -116,21 +116,21 @@ class NormActivation(torch.nn.Module):
         normalize: bool = True,
         epsilon: float = 1e-8,
         bias: bool = False,
-        group: Any = None,
+        group: LieGroup | str | None = None,
     ) -> None:
         super().__init__()
-        space = as_space(irreps, group)
-        if space.is_complex():
+        space = as_irreps(irreps, group)
+        if space.is_complex:
             raise ValueError("NormActivation needs real irreps with an invariant Euclidean norm")
-        self.space, self.irreps = space, getattr(space, "irreps", space)
+        self.irreps = space
         self.f, self.normalize, self.epsilon = scalar_nonlinearity, bool(normalize), float(epsilon)
-        self._segs = [(m, space.ir_dim(ir)) for m, ir in space.segments]
+        self._segs = [(m, ir.dim) for m, ir in space]
         n = sum(m for m, _ in self._segs)
         self.bias = torch.nn.Parameter(torch.zeros(n)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.space.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.space.dim}")
+        if x.shape[-1] != self.irreps.dim:
+            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
         outs, offset = [], 0
         for (m, d), seg in zip(self._segs, x.split([m * d for m, d in self._segs], dim=-1)):
             v = seg.reshape(seg.shape[:-1] + (m, d))

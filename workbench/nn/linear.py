@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from workbench.nn._spaces import as_space
+from workbench.groups import LieGroup, as_irreps
 
 __all__ = ["Linear"]
 
@@ -44,20 +44,19 @@ class Linear(torch.nn.Module):
         path_normalization: str = "element",
         internal_weights: bool | None = None,
         shared_weights: bool | None = None,
-        group: Any = None,
+        group: LieGroup | str | None = None,
     ) -> None:
         super().__init__()
         if path_normalization not in ("element", "path"):
             raise ValueError(f"path_normalization={path_normalization!r}; expected 'element' or 'path'")
-        s_in, s_out = as_space(irreps_in, group), as_space(irreps_out, group)
-        self.space_in, self.space_out, self.group = s_in, s_out, group
-        self.irreps_in = getattr(s_in, "irreps", s_in)
-        self.irreps_out = getattr(s_out, "irreps", s_out)
+        s_in, s_out = as_irreps(irreps_in, group), as_irreps(irreps_out, group)
+        self.irreps_in = s_in
+        self.irreps_out = s_out
         if instructions is None:
             instructions = [
                 (i, o)
-                for i, (_, ir_i) in enumerate(s_in.segments)
-                for o, (_, ir_o) in enumerate(s_out.segments)
+                for i, (_, ir_i) in enumerate(s_in)
+                for o, (_, ir_o) in enumerate(s_out)
                 if ir_i == ir_o
             ]
         checked = []
@@ -67,32 +66,32 @@ class Linear(torch.nn.Module):
             i, o = int(ins[0]), int(ins[1])
             if not 0 <= i < len(s_in) or not 0 <= o < len(s_out):
                 raise ValueError(f"instruction {ins!r} out of range ({len(s_in)} inputs, {len(s_out)} outputs)")
-            if s_in.segments[i][1] != s_out.segments[o][1]:
-                raise ValueError(f"instruction {ins!r}: {s_in.segments[i][1]} != {s_out.segments[o][1]}")
+            if s_in[i][1] != s_out[o][1]:
+                raise ValueError(f"instruction {ins!r}: {s_in[i][1]} != {s_out[o][1]}")
             checked.append((i, o))
 
         def fan_in(i: int, o: int) -> int:
             if path_normalization == "element":
-                x = sum(s_in.segments[a][0] for a, b in checked if b == o)
+                x = sum(s_in[a][0] for a, b in checked if b == o)
             else:
-                x = s_in.segments[i][0] * len([1 for a, b in checked if b == o])
+                x = s_in[i][0] * len([1 for a, b in checked if b == o])
             return 1 if x == 0 else x
 
         self.instructions = [
-            (i, o, s_in.segments[i][0], s_out.segments[o][0], fan_in(i, o) ** -0.5) for i, o in checked
+            (i, o, s_in[i][0], s_out[o][0], fan_in(i, o) ** -0.5) for i, o in checked
         ]
         self.weight_numel = sum(mi * mo for _, _, mi, mo, _ in self.instructions)
 
         if isinstance(biases, bool):
-            biases = [biases and s_out.is_trivial(ir) for _, ir in s_out.segments]
+            biases = [biases and s_out.is_trivial(ir) for _, ir in s_out]
         biases = list(biases)
         if len(biases) != len(s_out):
             raise ValueError(f"biases has {len(biases)} entries; expected one per output segment ({len(s_out)})")
-        for b, (_, ir) in zip(biases, s_out.segments):
+        for b, (_, ir) in zip(biases, s_out):
             if b and not s_out.is_trivial(ir):
                 raise ValueError(f"biases: only trivial (scalar, even) outputs can have a bias, not {ir}")
         self.biases = biases
-        self.bias_numel = sum(mul * s_out.ir_dim(ir) for b, (mul, ir) in zip(biases, s_out.segments) if b)
+        self.bias_numel = sum(mul * ir.dim for b, (mul, ir) in zip(biases, s_out) if b)
 
         if shared_weights is False and internal_weights is None:
             internal_weights = False
@@ -111,14 +110,14 @@ class Linear(torch.nn.Module):
             self.bias = torch.nn.Parameter(torch.zeros(self.bias_numel))
         else:
             self.register_parameter("bias", None)
-        self._in_sizes = [mul * s_in.ir_dim(ir) for mul, ir in s_in.segments]
-        self._out = [(mul, s_out.ir_dim(ir)) for mul, ir in s_out.segments]
+        self._in_sizes = [mul * ir.dim for mul, ir in s_in]
+        self._out = [(mul, ir.dim) for mul, ir in s_out]
         self._dim_in, self._dim_out = s_in.dim, s_out.dim
-        self._complex = s_in.is_complex() or s_out.is_complex()
+        self._complex = s_in.is_complex or s_out.is_complex
 
     def __repr__(self) -> str:
         return (
-            f"Linear({self.space_in.describe()} -> {self.space_out.describe()} | {self.weight_numel} weights"
+            f"Linear({self.irreps_in} -> {self.irreps_out} | {self.weight_numel} weights"
             f"{f', {self.bias_numel} biases' if self.bias_numel else ''})"
         )
 
@@ -131,7 +130,7 @@ class Linear(torch.nn.Module):
         if x.shape[-1] != self._dim_in:
             raise ValueError(
                 f"x has last dimension {x.shape[-1]}; expected irreps_in.dim = {self._dim_in} "
-                f"({self.space_in.describe()})"
+                f"({self.irreps_in})"
             )
         if self._complex and not x.is_complex():
             raise TypeError("this group's irreps are complex: pass complex features (e.g. torch.complex128)")

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from workbench.nn._spaces import as_space
+from workbench.groups import LieGroup, as_irreps
 
 __all__ = ["EquivariantLayerNorm", "EquivariantDropout"]
 
@@ -27,13 +27,15 @@ class EquivariantLayerNorm(torch.nn.Module):
         affine: learnable per-channel scale (all irreps) and bias (scalars).
     """
 
-    def __init__(self, irreps: Any, eps: float = 1e-5, affine: bool = True, group: Any = None) -> None:
+    def __init__(
+        self, irreps: Any, eps: float = 1e-5, affine: bool = True, group: LieGroup | str | None = None
+    ) -> None:
         super().__init__()
-        space = as_space(irreps, group)
-        if space.is_complex():
+        space = as_irreps(irreps, group)
+        if space.is_complex:
             raise ValueError("EquivariantLayerNorm needs real irreps with an invariant Euclidean norm")
-        self.space, self.irreps, self.eps = space, getattr(space, "irreps", space), float(eps)
-        self._segs = [(m, space.ir_dim(ir), space.is_trivial(ir)) for m, ir in space.segments]
+        self.irreps, self.eps = space, float(eps)
+        self._segs = [(m, ir.dim, space.is_trivial(ir)) for m, ir in space]
         n_scale = sum(m for m, _, _ in self._segs)
         n_bias = sum(m for m, _, t in self._segs if t)
         self.affine = bool(affine)
@@ -45,8 +47,8 @@ class EquivariantLayerNorm(torch.nn.Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.space.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.space.dim}")
+        if x.shape[-1] != self.irreps.dim:
+            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
         outs, ws, bs = [], 0, 0
         for (m, d, trivial), seg in zip(self._segs, x.split([m * d for m, d, _ in self._segs], dim=-1)):
             if m * d == 0:
@@ -70,16 +72,16 @@ class EquivariantDropout(torch.nn.Module):
     """Drops whole irrep copies with probability ``p`` during training (scaled by ``1/(1-p)``); identity in
     eval mode. Input/output ``[..., irreps.dim]``."""
 
-    def __init__(self, irreps: Any, p: float = 0.1, group: Any = None) -> None:
+    def __init__(self, irreps: Any, p: float = 0.1, group: LieGroup | str | None = None) -> None:
         super().__init__()
         if not 0.0 <= float(p) < 1.0:
             raise ValueError(f"p must be in [0, 1), got {p}")
-        space = as_space(irreps, group)
-        self.space, self.irreps, self.p = space, getattr(space, "irreps", space), float(p)
+        space = as_irreps(irreps, group)
+        self.irreps, self.p = space, float(p)
         index = []
         copy = 0
-        for m, ir in space.segments:
-            d = space.ir_dim(ir)
+        for m, ir in space:
+            d = ir.dim
             for _ in range(m):
                 index.extend([copy] * d)
                 copy += 1
@@ -87,8 +89,8 @@ class EquivariantDropout(torch.nn.Module):
         self._num_copies = copy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.space.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.space.dim}")
+        if x.shape[-1] != self.irreps.dim:
+            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
         if not self.training or self.p == 0.0:
             return x
         real = x.real.dtype if x.is_complex() else x.dtype

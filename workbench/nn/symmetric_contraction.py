@@ -23,20 +23,20 @@ from typing import Any
 
 import torch
 
+from workbench.groups import Irreps, LieGroup, as_irreps
 from workbench.nn._constants import ConstantsMixin
-from workbench.nn._spaces import IrrepSpace, as_space
 
 __all__ = ["SymmetricContraction", "symmetric_basis"]
 
 
-def _coupled_paths(space: IrrepSpace, irreps: tuple, nu: int) -> list[tuple[torch.Tensor, Any]]:
+def _coupled_paths(space: Irreps, irreps: tuple, nu: int) -> list[tuple[torch.Tensor, Any]]:
     """Coupling trees ``((V_s1 x V_s2) x V_s3) ...`` for non-decreasing segment indices ``s1 <= s2 <= ...``
     (enough: the trees with all intermediate irreps span every equivariant map of a block, and the result
     is symmetrized afterwards). Each path: (tensor ``[D, ..., D, d_L]``, final irrep ``L``)."""
     key = (id(space), irreps, nu)
     if key in _PATH_CACHE:
         return _PATH_CACHE[key]
-    dims = [space.ir_dim(ir) for ir in irreps]
+    dims = [ir.dim for ir in irreps]
     offsets = [sum(dims[:i]) for i in range(len(dims))]
     D = sum(dims)
     if nu == 1:
@@ -64,11 +64,11 @@ def _coupled_paths(space: IrrepSpace, irreps: tuple, nu: int) -> list[tuple[torc
 _PATH_CACHE: dict = {}
 
 
-def symmetric_basis(space: IrrepSpace, irreps: list[Any], ir_out: Any, nu: int) -> torch.Tensor:
+def symmetric_basis(space: Irreps, irreps: list[Any], ir_out: Any, nu: int) -> torch.Tensor:
     """Basis ``U [d_out, D, ..., D (nu times), K]`` of equivariant symmetric ``nu``-linear maps ``V^nu -> ir_out``,
     ``V = irreps[0] + irreps[1] + ...`` (``D = dim V``); ``K = 0`` when there is none. float64 or complex128."""
-    D = sum(space.ir_dim(ir) for ir in irreps)
-    d_out = space.ir_dim(ir_out)
+    D = sum(ir.dim for ir in irreps)
+    d_out = ir_out.dim
     paths = _coupled_paths(space, tuple(irreps), nu)
     final = [t for t, L, _ in paths if L == ir_out]
     if not final:
@@ -83,7 +83,7 @@ def symmetric_basis(space: IrrepSpace, irreps: list[Any], ir_out: Any, nu: int) 
     basis = basis.permute(nu + 1, *range(1, nu + 1), 0)  # [d_out, D.., K]
     if float(basis.imag.abs().max() if basis.numel() else 0.0) < 1e-12:
         basis = basis.real
-    elif not space.is_complex():
+    elif not space.is_complex:
         # real irreps: a real basis of the same span (real and imaginary parts of a complex basis)
         both = torch.cat([basis.real, basis.imag], dim=-1).reshape(-1, 2 * rank).T
         _, s2, vh2 = torch.linalg.svd(both, full_matrices=False)
@@ -110,7 +110,7 @@ class SymmetricContraction(ConstantsMixin):
         irreps_out: Any,
         correlation: int,
         num_elements: int,
-        group: Any = None,
+        group: LieGroup | str | None = None,
         node_chunk: int = 256,
     ) -> None:
         super().__init__()
@@ -119,26 +119,25 @@ class SymmetricContraction(ConstantsMixin):
             raise ValueError(f"correlation must be >= 1, got {correlation}")
         if int(num_elements) < 1:
             raise ValueError(f"num_elements must be >= 1, got {num_elements}")
-        s_in, s_out = as_space(irreps_in, group), as_space(irreps_out, group)
-        muls = {m for m, _ in s_in.segments} | {m for m, _ in s_out.segments}
+        s_in, s_out = as_irreps(irreps_in, group), as_irreps(irreps_out, group)
+        muls = {m for m, _ in s_in} | {m for m, _ in s_out}
         if len(muls) != 1:
             raise ValueError(
-                f"irreps_in ({s_in.describe()}) and irreps_out ({s_out.describe()}) must share one multiplicity "
+                f"irreps_in ({s_in}) and irreps_out ({s_out}) must share one multiplicity "
                 "(the number of channels), e.g. '32x0e+32x1o' -> '32x0e+32x1o'"
             )
         (self.channels,) = muls
-        self.space_in, self.space_out, self.group = s_in, s_out, group
-        self.irreps_in = getattr(s_in, "irreps", s_in)
-        self.irreps_out = getattr(s_out, "irreps", s_out)
+        self.irreps_in = s_in
+        self.irreps_out = s_out
         self.correlation, self.num_elements, self.node_chunk = int(correlation), int(num_elements), int(node_chunk)
-        self._complex = s_in.is_complex()
-        irs = [ir for _, ir in s_in.segments]
-        self._in_dims = [s_in.ir_dim(ir) for ir in irs]
+        self._complex = s_in.is_complex
+        irs = [ir for _, ir in s_in]
+        self._in_dims = [ir.dim for ir in irs]
         self._D = sum(self._in_dims)
         self._outs = []  # per output segment: (d_out, [(nu, K)])
         self.weights = torch.nn.ParameterList()
-        for o, (_, ir_out) in enumerate(s_out.segments):
-            d_out = s_out.ir_dim(ir_out)
+        for o, (_, ir_out) in enumerate(s_out):
+            d_out = ir_out.dim
             entries = []
             for nu in range(1, self.correlation + 1):
                 u = symmetric_basis(s_in, irs, ir_out, nu)
@@ -149,21 +148,21 @@ class SymmetricContraction(ConstantsMixin):
                     torch.nn.Parameter(torch.randn(self.num_elements, max(k, 0), self.channels) / max(k, 1))
                 )
             if all(k == 0 for _, k in entries):
-                raise ValueError(f"no symmetric product of {s_in.describe()} up to order {correlation} gives {ir_out}")
+                raise ValueError(f"no symmetric product of {s_in} up to order {correlation} gives {ir_out}")
             self._outs.append((d_out, entries))
         _PATH_CACHE.clear()
 
     def __repr__(self) -> str:
         return (
-            f"SymmetricContraction({self.space_in.describe()} -> {self.space_out.describe()}, "
+            f"SymmetricContraction({self.irreps_in} -> {self.irreps_out}, "
             f"correlation={self.correlation}, num_elements={self.num_elements})"
         )
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``x [N, irreps_in.dim]``, ``y [N, num_elements]`` (one-hot or soft) -> ``[N, irreps_out.dim]``."""
-        if x.dim() != 2 or x.shape[1] != self.space_in.dim:
+        if x.dim() != 2 or x.shape[1] != self.irreps_in.dim:
             raise ValueError(
-                f"x must have shape [N, {self.space_in.dim}] ({self.space_in.describe()}), got {tuple(x.shape)}"
+                f"x must have shape [N, {self.irreps_in.dim}] ({self.irreps_in}), got {tuple(x.shape)}"
             )
         if y.shape != (x.shape[0], self.num_elements):
             raise ValueError(f"y must have shape [{x.shape[0]}, {self.num_elements}], got {tuple(y.shape)}")

@@ -26,10 +26,10 @@ evaluation runs in edge chunks of about 2**19 intermediate elements; without aut
 straight into a preallocated output.
 
 Any group: pass ``group=`` (a ``workbench.groups`` group) and irreps of that group (see
-:class:`workbench.nn.GroupIrreps`). Couplings come from ``group.clebsch_gordan``; a product with coupling
-multiplicity ``m > 1`` gets ``m`` independent paths per instruction, whose weights are stored consecutively
-(``path_shape`` gains a leading ``m``). Groups with complex irreps (e.g. the Lorentz group) need complex
-features; weights stay real.
+:class:`workbench.groups.Irreps`). Couplings come from ``group.clebsch_gordan`` (the projection contract);
+a product with coupling multiplicity ``m > 1`` gets ``m`` independent paths per instruction, whose weights are
+stored consecutively (``path_shape`` gains a leading ``m``). Groups with complex irreps (e.g. the Lorentz group)
+need complex features; weights stay real.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from typing import Any, NamedTuple
 
 import torch
 
+from workbench.groups import Irreps, LieGroup, as_irreps, o3
 from workbench.nn._constants import ConstantsMixin
-from workbench.nn._spaces import IrrepSpace, as_space
 
 __all__ = [
     "Instruction",
@@ -161,7 +161,7 @@ class TensorProduct(ConstantsMixin):
         path_normalization: str = "element",
         internal_weights: bool | None = None,
         shared_weights: bool | None = None,
-        group: Any = None,
+        group: LieGroup | str | None = None,
         backend: str = "auto",
     ) -> None:
         super().__init__()
@@ -173,12 +173,10 @@ class TensorProduct(ConstantsMixin):
             raise ValueError(f"irrep_normalization={irrep_normalization!r}; expected 'component', 'norm' or 'none'")
         if path_normalization not in ("element", "path", "none"):
             raise ValueError(f"path_normalization={path_normalization!r}; expected 'element', 'path' or 'none'")
-        s1, s2, so = as_space(irreps_in1, group), as_space(irreps_in2, group), as_space(irreps_out, group)
-        self.space_in1, self.space_in2, self.space_out = s1, s2, so
-        self.group = group
-        self.irreps_in1 = getattr(s1, "irreps", s1)
-        self.irreps_in2 = getattr(s2, "irreps", s2)
-        self.irreps_out = getattr(so, "irreps", so)
+        s1, s2, so = as_irreps(irreps_in1, group), as_irreps(irreps_in2, group), as_irreps(irreps_out, group)
+        self.irreps_in1 = s1
+        self.irreps_in2 = s2
+        self.irreps_out = so
         self.irrep_normalization = irrep_normalization
         self.path_normalization = path_normalization
 
@@ -186,7 +184,7 @@ class TensorProduct(ConstantsMixin):
         in1_var = self._check_var(in1_var, len(s1), "in1_var")
         in2_var = self._check_var(in2_var, len(s2), "in2_var")
         out_var = self._check_var(out_var, len(so), "out_var")
-        kernel_ok = (group is None and all(mode == "uvu" and has_w for _, _, _, mode, has_w, _ in raw)
+        kernel_ok = (isinstance(so, o3.Irreps) and all(mode == "uvu" and has_w for _, _, _, mode, has_w, _ in raw)
                      and all(v == 1.0 for v in (*in1_var, *in2_var, *out_var)))
         if backend == "triton" and not kernel_ok:
             raise ValueError("backend='triton' covers O(3) products whose instructions are all 'uvu' with weights "
@@ -196,26 +194,26 @@ class TensorProduct(ConstantsMixin):
         self._kernel_instructions = [tuple(i) for i in raw] if kernel_ok else None
         self._kernel_spec = None
 
-        couplings = [so.coupling(s1.segments[a][1], s2.segments[b][1], so.segments[c][1]) for a, b, c, *_ in raw]
+        couplings = [so.coupling(s1[a][1], s2[b][1], so[c][1]) for a, b, c, *_ in raw]
         for (a, b, c, *_), cg in zip(raw, couplings):
             if cg.shape[0] == 0:
                 raise ValueError(
-                    f"instruction {(a, b, c)}: {so.segments[c][1]} does not occur in "
-                    f"{s1.segments[a][1]} x {s2.segments[b][1]}"
+                    f"instruction {(a, b, c)}: {so[c][1]} does not occur in "
+                    f"{s1[a][1]} x {s2[b][1]}"
                 )
 
         def num_elements(ins: tuple) -> int:
             i1, i2, _, mode = ins[:4]
-            mul1, mul2 = s1.segments[i1][0], s2.segments[i2][0]
+            mul1, mul2 = s1[i1][0], s2[i2][0]
             return {"uvw": mul1 * mul2, "uvu": mul2, "uvv": mul1, "uuw": mul1, "uuu": 1, "uvuv": 1}[mode]
 
         instructions_out = []
         for ins, cg in zip(raw, couplings):
             i1, i2, io, mode, has_weight, path_weight = ins
-            mul1, ir1 = s1.segments[i1]
-            mul2, ir2 = s2.segments[i2]
-            mulo, iro = so.segments[io]
-            d1, d2, do = s1.ir_dim(ir1), s2.ir_dim(ir2), so.ir_dim(iro)
+            mul1, ir1 = s1[i1]
+            mul2, ir2 = s2[i2]
+            mulo, iro = so[io]
+            d1, d2, do = ir1.dim, ir2.dim, iro.dim
             if irrep_normalization == "component":
                 alpha = float(do)
             elif irrep_normalization == "norm":
@@ -263,13 +261,13 @@ class TensorProduct(ConstantsMixin):
             self.register_parameter("weight", None)
 
         self._complex = (
-            s1.is_complex()
-            or s2.is_complex()
-            or so.is_complex()
+            s1.is_complex
+            or s2.is_complex
+            or so.is_complex
             or any(cg.is_complex() and bool(cg.imag.abs().max() > 1e-12) for cg in couplings)
         )
         self._dim_in1, self._dim_in2, self._dim_out = s1.dim, s2.dim, so.dim
-        self._out_segments = [(mul, so.ir_dim(ir)) for mul, ir in so.segments]
+        self._out_segments = [(mul, ir.dim) for mul, ir in so]
         self._build_plan(couplings)
 
     # ------------------------------------------------------------------ construction helpers
@@ -284,7 +282,7 @@ class TensorProduct(ConstantsMixin):
 
     @staticmethod
     def _check_instructions(
-        instructions: Sequence[tuple], s1: IrrepSpace, s2: IrrepSpace, so: IrrepSpace
+        instructions: Sequence[tuple], s1: Irreps, s2: Irreps, so: Irreps
     ) -> list[tuple]:
         if not isinstance(instructions, (list, tuple)):
             raise TypeError("instructions must be a list of (i_in1, i_in2, i_out, mode, has_weight[, path_weight])")
@@ -301,7 +299,7 @@ class TensorProduct(ConstantsMixin):
                     raise ValueError(f"instruction {ins!r}: index {idx!r} out of range for {name} ({len(space)})")
             if mode not in _MODES:
                 raise ValueError(f"instruction {ins!r}: mode {mode!r} not supported; expected one of {_MODES}")
-            mul1, mul2, mulo = s1.segments[i1][0], s2.segments[i2][0], so.segments[io][0]
+            mul1, mul2, mulo = s1[i1][0], s2[i2][0], so[io][0]
             need = {
                 "uvw": True,
                 "uvu": mul1 == mulo,
@@ -318,7 +316,7 @@ class TensorProduct(ConstantsMixin):
         return out
 
     def _build_plan(self, couplings: list[torch.Tensor]) -> None:
-        s1, s2 = self.space_in1, self.space_in2
+        s1, s2 = self.irreps_in1, self.irreps_in2
         sl1, sl2 = s1.slices(), s2.slices()
         # weight offsets per instruction
         offsets, off = [], 0
@@ -331,17 +329,17 @@ class TensorProduct(ConstantsMixin):
             if 0 in ins.path_shape:
                 continue
             family = "uu" if ins.connection_mode in ("uuu", "uuw") else "uv"
-            mul2 = s2.segments[ins.i_in2][0]
+            mul2 = s2[ins.i_in2][0]
             merge = family == "uv" and mul2 == 1
             key = (ins.i_in1, family, "merged" if merge else ins.i_in2)
             for c in range(couplings[n].shape[0]):
                 groups.setdefault(key, []).append((n, c))
         # output segments grouped by multiplicity ("mul classes"): fast groups accumulate [n, mul, class_dim]
-        so = self.space_out
+        so = self.irreps_out
         class_pos: dict[int, int] = {}
         seg_pos = []
-        for mul, ir in so.segments:
-            d = so.ir_dim(ir)
+        for mul, ir in so:
+            d = ir.dim
             seg_pos.append(class_pos.get(mul, 0))
             class_pos[mul] = class_pos.get(mul, 0) + d
         self._class_dims = dict(class_pos)
@@ -349,8 +347,8 @@ class TensorProduct(ConstantsMixin):
         plan = []
         for g, (key, members) in enumerate(groups.items()):
             i1, family, tag = key
-            mul1, ir1 = s1.segments[i1]
-            d1 = s1.ir_dim(ir1)
+            mul1, ir1 = s1[i1]
+            d1 = ir1.dim
             if tag == "merged":
                 used = sorted({self.instructions[n].i_in2 for n, _ in members})
                 in2_start, in2_stop = sl2[used[0]].start, sl2[used[-1]].stop
@@ -359,10 +357,10 @@ class TensorProduct(ConstantsMixin):
                 row_offset = {i2: sl2[i2].start - in2_start for i2 in used}
             else:
                 in2_start, in2_stop = sl2[tag].start, sl2[tag].stop
-                mul2 = s2.segments[tag][0]
-                dim2 = s2.ir_dim(s2.segments[tag][1])
+                mul2 = s2[tag][0]
+                dim2 = s2[tag][1].dim
                 row_offset = {tag: 0}
-            k_total = sum(so.ir_dim(so.segments[self.instructions[n].i_out][1]) for n, _ in members)
+            k_total = sum(so[self.instructions[n].i_out][1].dim for n, _ in members)
             dtype = torch.complex128 if self._complex else torch.float64
             block = torch.zeros(dim2, d1, k_total, dtype=dtype)
             paths, k = [], 0
@@ -377,7 +375,7 @@ class TensorProduct(ConstantsMixin):
                 block[r : r + d2, :, k : k + d3] = cg.permute(1, 0, 2)
                 shape = ins.path_shape[1:] if couplings[n].shape[0] > 1 else ins.path_shape
                 w_off = offsets[n] + c * _prod(shape) if ins.has_weight else -1
-                mul_out = so.segments[ins.i_out][0]
+                mul_out = so[ins.i_out][0]
                 paths.append(
                     _Path(n, ins.connection_mode, ins.has_weight, w_off, tuple(shape), k, d3, ins.i_out, mul_out)
                 )
@@ -433,7 +431,7 @@ class TensorProduct(ConstantsMixin):
         # allocator-friendly: large fresh allocations cost page faults on CPU)
         per_row = max([g.mul1 * g.mul2 * g.k_total + g.dim1 * g.mul2 * g.k_total for g in plan] + [1])
         self._chunk_rows = max(32, (1 << 18) // per_row)
-        self._in1_sizes = [mul * s1.ir_dim(ir) for mul, ir in s1.segments]
+        self._in1_sizes = [mul * ir.dim for mul, ir in s1]
         self._in1_index = {sl.start: i for i, sl in reversed(list(enumerate(sl1)))}
         # if the fast groups' weight blocks tile the flat weight vector, split it once (cheap backward)
         self._weight_split: list[int] = []
@@ -481,7 +479,7 @@ class TensorProduct(ConstantsMixin):
         """
         if self._complex or not self._plan or not all(g.fast for g in self._plan):
             return None
-        so = self.space_out
+        so = self.irreps_out
         out_slices = so.slices()
         per_out: dict[int, list[tuple[int, int, int, torch.Tensor]]] = {}
         group_specs = []
@@ -531,8 +529,8 @@ class TensorProduct(ConstantsMixin):
     # ------------------------------------------------------------------ public helpers
     def __repr__(self) -> str:
         return (
-            f"{self.__class__.__name__}({self.space_in1.describe()} x {self.space_in2.describe()} -> "
-            f"{self.space_out.describe()} | {len(self.instructions)} instructions | {self.weight_numel} weights)"
+            f"{self.__class__.__name__}({self.irreps_in1} x {self.irreps_in2} -> "
+            f"{self.irreps_out} | {len(self.instructions)} instructions | {self.weight_numel} weights)"
         )
 
     def weight_views(self, weight: torch.Tensor | None = None, yield_instruction: bool = False) -> Iterator:
@@ -579,12 +577,12 @@ class TensorProduct(ConstantsMixin):
         if x1.shape[-1] != self._dim_in1:
             raise ValueError(
                 f"x1 has last dimension {x1.shape[-1]}; expected irreps_in1.dim = {self._dim_in1} "
-                f"({self.space_in1.describe()})"
+                f"({self.irreps_in1})"
             )
         if x2.shape[-1] != self._dim_in2:
             raise ValueError(
                 f"x2 has last dimension {x2.shape[-1]}; expected irreps_in2.dim = {self._dim_in2} "
-                f"({self.space_in2.describe()})"
+                f"({self.irreps_in2})"
             )
         if x1.dtype != x2.dtype:
             raise TypeError(f"x1 and x2 must have the same dtype, got {x1.dtype} and {x2.dtype}")
@@ -728,7 +726,7 @@ class TensorProduct(ConstantsMixin):
 
     def _zero_uncovered(self, out: torch.Tensor) -> None:
         covered = {o.start for o in self._uvu.outputs}
-        for sl in self.space_out.slices():
+        for sl in self.irreps_out.slices():
             if sl.start not in covered and sl.stop > sl.start:
                 out[:, sl].zero_()
 
@@ -837,7 +835,7 @@ class TensorProduct(ConstantsMixin):
         return torch.einsum("zuk,uw->zwk" if shared else "zuk,zuw->zwk", zp, wp)
 
 
-def _products_filter(space: IrrepSpace, ir1: Any, ir2: Any, filter_ir_out: Sequence[Any] | None) -> list[Any]:
+def _products_filter(space: Irreps, ir1: Any, ir2: Any, filter_ir_out: Sequence[Any] | None) -> list[Any]:
     out = space.products(ir1, ir2)
     if filter_ir_out is not None:
         out = [ir for ir in out if ir in filter_ir_out]
@@ -850,13 +848,15 @@ class FullyConnectedTensorProduct(TensorProduct):
     Shapes as :class:`TensorProduct`; extra keyword arguments are passed to it.
     """
 
-    def __init__(self, irreps_in1: Any, irreps_in2: Any, irreps_out: Any, group: Any = None, **kwargs: Any) -> None:
-        s1, s2, so = as_space(irreps_in1, group), as_space(irreps_in2, group), as_space(irreps_out, group)
+    def __init__(
+        self, irreps_in1: Any, irreps_in2: Any, irreps_out: Any, group: LieGroup | str | None = None, **kwargs: Any
+    ) -> None:
+        s1, s2, so = as_irreps(irreps_in1, group), as_irreps(irreps_in2, group), as_irreps(irreps_out, group)
         instr = [
             (i1, i2, io, "uvw", True, 1.0)
-            for i1, (_, ir1) in enumerate(s1.segments)
-            for i2, (_, ir2) in enumerate(s2.segments)
-            for io, (_, iro) in enumerate(so.segments)
+            for i1, (_, ir1) in enumerate(s1)
+            for i2, (_, ir2) in enumerate(s2)
+            for io, (_, iro) in enumerate(so)
             if iro in so.products(ir1, ir2)
         ]
         super().__init__(s1, s2, so, instr, group=group, **kwargs)
@@ -888,11 +888,11 @@ class ElementwiseTensorProduct(TensorProduct):
         self, irreps_in1: Any, irreps_in2: Any, filter_ir_out: Sequence[Any] | None = None, **kwargs: Any
     ) -> None:
         group = kwargs.pop("group", None)
-        s1, s2 = as_space(irreps_in1, group), as_space(irreps_in2, group)
+        s1, s2 = as_irreps(irreps_in1, group), as_irreps(irreps_in2, group)
         seg1, seg2 = _simplified(s1), _simplified(s2)
         if sum(m for m, _ in seg1) != sum(m for m, _ in seg2):
             raise ValueError(
-                f"irreps_in1 ({s1.describe()}) and irreps_in2 ({s2.describe()}) must have the same number of irreps"
+                f"irreps_in1 ({s1}) and irreps_in2 ({s2}) must have the same number of irreps"
             )
         seg1, seg2 = _split_to_match(seg1, seg2)
         filt = _filter(s1, filter_ir_out)
@@ -914,7 +914,7 @@ class FullTensorProduct(TensorProduct):
         self, irreps_in1: Any, irreps_in2: Any, filter_ir_out: Sequence[Any] | None = None, **kwargs: Any
     ) -> None:
         group = kwargs.pop("group", None)
-        s1, s2 = as_space(irreps_in1, group), as_space(irreps_in2, group)
+        s1, s2 = as_irreps(irreps_in1, group), as_irreps(irreps_in2, group)
         seg1, seg2 = _simplified(s1), _simplified(s2)
         filt = _filter(s1, filter_ir_out)
         out, instr = [], []
@@ -930,10 +930,10 @@ class FullTensorProduct(TensorProduct):
         super().__init__(_respace(s1, seg1), _respace(s2, seg2), _respace(s1, out_sorted), instr, group=group, **kwargs)
 
 
-def _simplified(space: IrrepSpace) -> list[tuple[int, Any]]:
+def _simplified(space: Irreps) -> list[tuple[int, Any]]:
     """Merge consecutive equal irreps (e3nn's ``simplify``), dropping zero multiplicities."""
     out: list[tuple[int, Any]] = []
-    for mul, ir in space.segments:
+    for mul, ir in space:
         if mul == 0:
             continue
         if out and out[-1][1] == ir:
@@ -943,18 +943,18 @@ def _simplified(space: IrrepSpace) -> list[tuple[int, Any]]:
     return out
 
 
-def _filter(space: IrrepSpace, filter_ir_out: Sequence[Any] | None) -> list[Any] | None:
+def _filter(space: Irreps, filter_ir_out: Sequence[Any] | None) -> list[Any] | None:
     if filter_ir_out is None:
         return None
     try:
-        return [space.parse_irrep(ir) for ir in filter_ir_out]
+        return [space.irrep(ir) for ir in filter_ir_out]
     except (ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"filter_ir_out={filter_ir_out!r} must be an iterable of irreps") from exc
 
 
-def _stable_sort_order(space: IrrepSpace, irs: list[Any]) -> list[int]:
+def _stable_sort_order(space: Irreps, irs: list[Any]) -> list[int]:
     return sorted(range(len(irs)), key=lambda i: (space.sort_key(irs[i]), i))
 
 
-def _respace(like: IrrepSpace, segments: list[tuple[int, Any]]) -> IrrepSpace:
-    return like.with_segments(segments)
+def _respace(like: Irreps, segments: list[tuple[int, Any]]) -> Irreps:
+    return Irreps(like.group, segments)

@@ -4,7 +4,7 @@ Conventions (see DESIGN.md): ``1o`` is ``(x, y, z)`` and its Wigner D of a rotat
 features are laid out ``mul_ir``; Euler angles are e3nn's Y-X-Y; :func:`wigner_3j` equals e3nn's, sign included.
 """
 
-from workbench.groups.o3.irreps import Irrep, Irreps, MulIr
+from workbench.groups.o3.irreps import O3, SO3, Irrep, Irreps, MulIr
 from workbench.groups.o3.reduced_tensor_products import ReducedTensorProducts
 from workbench.groups.o3.rotations import (
     angles_to_matrix,
@@ -33,6 +33,8 @@ from workbench.groups.o3.wigner import (
 )
 
 __all__ = [
+    "O3",
+    "SO3",
     "Irrep",
     "Irreps",
     "MulIr",

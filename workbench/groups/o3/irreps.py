@@ -4,24 +4,45 @@ An :class:`Irrep` is a pair ``(l, p)``: the degree ``l >= 0`` (dimension ``2l+1`
 ("e", even) or ``p = -1`` ("o", odd) under the inversion ``-I``. The vector representation is ``1o`` with
 components ``(x, y, z)``; the pseudovector (e.g. angular momentum) is ``1e``.
 
-An :class:`Irreps` is a tuple of :class:`MulIr` ``(mul, ir)``, written ``"16x0e+8x1o+4x2e"``. Features are laid out
-``mul_ir``: for each entry, ``mul`` consecutive copies of the ``2l+1`` components (multiplicity-major), exactly as
-in e3nn, so tensors and weights transfer without any basis change.
+An :class:`Irreps` is a tuple of :class:`MulIr` ``(mul, ir)``, written ``"16x0e+8x1o+4x2e"``: the subclass of
+:class:`workbench.groups.Irreps` bound to the group :class:`O3` (``o3.Irreps(s) == groups.Irreps(O3(), s)``).
+Features are laid out ``mul_ir``: for each entry, ``mul`` consecutive copies of the ``2l+1`` components
+(multiplicity-major), exactly as in e3nn, so tensors and weights transfer without any basis change.
 
 Ordering of irreps is the tuple order of ``(l, p)``: by ``l`` first, then parity with ``-1`` before ``+1``
 (``0o < 0e < 1o < 1e``), as e3nn.
+
+The groups :class:`SO3` and :class:`O3` (``workbench.groups.SO3/O3``) live here too, because their irrep labels are
+:class:`Irrep` and the O(3) :class:`Irreps` is bound to :class:`O3`:
+
+* ``SO3()``: irreps ``l = 0, 1, 2, ...`` (labels ``1``, ``"2"``); a half-integer spin raises ValueError (those are
+  representations of SU(2): use ``SU2()``).  Generators are :func:`workbench.groups.o3.so3_generators` (the
+  algebra basis ``T_x, T_y, T_z`` = infinitesimal rotations about x, y, z; for ``l = 1`` the matrices act on
+  (x, y, z)).  Elements are 3x3 rotation matrices; ``irrep(l).matrix(R)`` equals e3nn's ``wigner_D``.
+* ``O3()``: irreps ``"0e"``, ``"1o"``, ... (canonical label: :class:`workbench.groups.o3.Irrep`), the discrete
+  generator is the inversion ``-I`` with ``ρ_{(l,p)}(-I) = p``.  Elements are 3x3 orthogonal matrices.
+
+Clebsch-Gordan tensors are the exact closed form :func:`workbench.groups.o3.wigner_3j` (Racah's formula in
+rational arithmetic, then the real basis): ``clebsch_gordan(a, b, c)[..., 0] == wigner_3j(la, lb, lc)``, Frobenius
+norm 1, so e3nn weights transfer. Every other group uses the generic null-space solver; for SO(3)/O(3) the tests
+check that the solver (``LieGroup._compute_clebsch_gordan``) reproduces these tables up to sign.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple, Union
+from collections.abc import Hashable, Iterable, Iterator
+from typing import Union
 
+import numpy as np
 import torch
 
+from workbench.groups import irreps as generic
+from workbench.groups.group import LieGroup
+from workbench.groups.irreps import SortResult  # noqa: F401 - importable from here as before
 from workbench.groups.o3 import rotations, wigner
+from workbench.groups.su2 import parse_spin
 
 _IRREP_RE = re.compile(r"^\s*(\d+)\s*([eoy])\s*$")
 _PARITY_NAME = {1: "e", -1: "o"}
@@ -158,61 +179,137 @@ class Irrep(tuple):
         return self.D_from_matrix(rotations.axis_angle_to_matrix(axis, angle))
 
 
-class MulIr(tuple):
-    """A multiplicity and an irrep: ``MulIr(mul, ir)``; unpacks as ``mul, (l, p) = mul_ir`` like e3nn."""
+class MulIr(generic.MulIr):
+    """A multiplicity and an O(3) irrep: ``MulIr(mul, ir)``; unpacks as ``mul, (l, p) = mul_ir`` like e3nn."""
 
     def __new__(cls, mul: int, ir: Union[Irrep, str, tuple, None] = None) -> MulIr:
         if ir is None:
             if isinstance(mul, MulIr):
                 return mul
             mul, ir = mul  # type: ignore[misc]
-        if isinstance(mul, bool) or not isinstance(mul, int) or mul < 0:
-            raise ValueError(f"multiplicity must be a non-negative int, got {mul!r}")
-        return super().__new__(cls, (mul, Irrep(ir)))
-
-    @property
-    def mul(self) -> int:
-        """Multiplicity (number of copies)."""
-        return self[0]
-
-    @property
-    def ir(self) -> Irrep:
-        """The irrep."""
-        return self[1]
-
-    @property
-    def dim(self) -> int:
-        """``mul * (2l+1)``."""
-        return self.mul * self.ir.dim
-
-    def __repr__(self) -> str:
-        return f"{self.mul}x{self.ir}"
-
-    __str__ = __repr__
+        return super().__new__(cls, mul, Irrep(ir))
 
 
-class SortResult(NamedTuple):
-    """Result of :meth:`Irreps.sort`: the sorted irreps, the permutation ``p`` (old index -> new index) and
-    its inverse ``inv`` (new index -> old index), as e3nn."""
+def _parse_l(label) -> int:
+    j = parse_spin(label)
+    if j.denominator != 1:
+        raise ValueError(
+            f"SO(3) irreps have integer l; got half-integer spin {label!r} (a representation of SU(2) only: "
+            "use workbench.groups.SU2())"
+        )
+    return int(j)
 
-    irreps: Irreps
-    p: tuple[int, ...]
-    inv: tuple[int, ...]
+
+def _exact_table(l1: int, l2: int, l3: int, allowed: bool = True) -> np.ndarray:
+    """``wigner_3j(l1, l2, l3)`` as a ``[d1, d2, d3, 1]`` table; multiplicity 0 if the coupling is forbidden."""
+    shape = (2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1)
+    if not allowed or not abs(l1 - l2) <= l3 <= l1 + l2:
+        return np.zeros((*shape, 0))
+    return wigner.wigner_3j(l1, l2, l3, dtype=torch.float64).numpy()[..., None]
+
+
+def _random_rotation(generator: torch.Generator | None) -> np.ndarray:
+    return rotations.rand_matrix(generator=generator, dtype=torch.float64).numpy()
+
+
+class SO3(LieGroup):
+    """SO(3) with real irreps ``l`` in the e3nn basis (see module doc)."""
+
+    name = "SO(3)"
+
+    def _defining_generators(self) -> np.ndarray:
+        return wigner.so3_generators(1).numpy()
+
+    def canonical_label(self, label) -> int:
+        if isinstance(label, Irrep):
+            return label.l
+        return _parse_l(label)
+
+    def _build_irrep(self, label: int) -> tuple[np.ndarray, np.ndarray]:
+        d = 2 * label + 1
+        return wigner.so3_generators(label).numpy(), np.zeros((0, d, d))
+
+    def _candidate_labels(self, max_dim: int) -> list[int]:
+        return list(range((max_dim - 1) // 2 + 1))
+
+    def _product_candidates(self, l1: int, l2: int) -> list[int]:
+        return list(range(abs(l1 - l2), l1 + l2 + 1))
+
+    def format_label(self, label: int) -> str:
+        return str(label)
+
+    def _random_matrix(self, generator: torch.Generator | None) -> np.ndarray:
+        return _random_rotation(generator)
+
+    def _compute_clebsch_gordan(self, l1: int, l2: int, l3: int) -> np.ndarray:
+        return _exact_table(l1, l2, l3)
+
+
+class O3(LieGroup):
+    """O(3) = SO(3) x {1, -I} with irreps ``"0e"``, ``"1o"``, ... in the e3nn basis (see module doc)."""
+
+    name = "O(3)"
+
+    def _defining_generators(self) -> np.ndarray:
+        return wigner.so3_generators(1).numpy()
+
+    def _defining_discrete(self) -> np.ndarray:
+        return -np.eye(3)[None]
+
+    def canonical_label(self, label) -> Irrep:
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+            raise ValueError(f"O(3) irreps need a parity: use e.g. '{label}e' or '{label}o', got {label!r}")
+        if isinstance(label, str) and ("/" in label or "." in label):
+            raise ValueError(f"O(3) irreps have integer l (like '1o'); got {label!r} (half-integer spins: SU2())")
+        return Irrep(label)
+
+    def _build_irrep(self, label: Irrep) -> tuple[np.ndarray, np.ndarray]:
+        return wigner.so3_generators(label.l).numpy(), label.p * np.eye(label.dim)[None]
+
+    def _candidate_labels(self, max_dim: int) -> list[Hashable]:
+        return [Irrep(l, p) for l in range((max_dim - 1) // 2 + 1) for p in (1, -1)]
+
+    def _product_candidates(self, l1: Irrep, l2: Irrep) -> list[Hashable]:
+        return list(l1 * l2)
+
+    def format_label(self, label: Irrep) -> str:
+        return str(label)
+
+    def _split_discrete(self, m: np.ndarray) -> tuple[list[int], np.ndarray]:
+        if np.linalg.det(m) < 0:
+            return [0], -m
+        return [], m
+
+    def _random_matrix(self, generator: torch.Generator | None) -> np.ndarray:
+        r = _random_rotation(generator)
+        flip = int(torch.randint(0, 2, (1,), generator=generator).item())
+        return -r if flip else r
+
+    def _compute_clebsch_gordan(self, l1: Irrep, l2: Irrep, l3: Irrep) -> np.ndarray:
+        return _exact_table(l1.l, l2.l, l3.l, allowed=l1.p * l2.p == l3.p)
+
+
+#: the O(3) group every :class:`Irreps` of this module is bound to
+O3_GROUP = O3()
 
 
 _IRREPS_FORM = "'<mul>x<l><parity>' terms joined by '+', e.g. '16x0e+8x1o+4x2e'"
 
 
-class Irreps(tuple):
-    """Direct sum of O(3) irreps with multiplicities, e.g. ``Irreps("16x0e+8x1o+4x2e")``.
+class Irreps(generic.Irreps, group_type=O3):
+    """Direct sum of O(3) irreps with multiplicities, e.g. ``Irreps("16x0e+8x1o+4x2e")`` (e3nn strings).
 
     Accepts a string, an :class:`Irrep`, another :class:`Irreps`, or an iterable of ``(mul, ir)`` pairs /
     irreps / irrep strings. Invalid input raises ``ValueError`` naming the bad value and the expected form.
+    The subclass of :class:`workbench.groups.Irreps` bound to :class:`O3` (``.group`` is ``O3()``); it iterates
+    over :class:`MulIr` of :class:`Irrep`. Equal to another Irreps of O(3) or to a tuple with the same entries.
     """
 
     def __new__(cls, irreps: Union[str, Irrep, Iterable, None] = None) -> Irreps:
         if isinstance(irreps, Irreps):
-            return super().__new__(cls, irreps)
+            return cls._build(O3_GROUP, list(irreps))
+        if isinstance(irreps, generic.Irreps):
+            raise ValueError(f"irreps {irreps!r} belong to {irreps.group.name}, not to O(3)")
         out: list[MulIr] = []
         if irreps is None:
             pass
@@ -229,7 +326,61 @@ class Irreps(tuple):
                 out.append(_convert_item(item))
         else:
             raise ValueError(f"cannot build Irreps from {irreps!r}: expected a string of {_IRREPS_FORM}")
-        return super().__new__(cls, out)
+        return cls._build(O3_GROUP, out)
+
+    def __reduce__(self):
+        return (Irreps, (str(self),))
+
+    def _new(self, spec: object) -> Irreps:
+        return Irreps(spec)  # type: ignore[arg-type]
+
+    @classmethod
+    def _irrep(cls, group: LieGroup, label: object) -> Irrep:
+        return Irrep(label)  # type: ignore[arg-type]
+
+    def sort_key(self, ir: Irrep) -> Irrep:
+        """O(3) irreps sort as e3nn: by ``l``, then odd before even."""
+        return ir
+
+    def products(self, ir1: object, ir2: object) -> list[Irrep]:
+        """``|l1-l2| .. l1+l2`` with parity ``p1 p2``."""
+        return list(Irrep(ir1) * Irrep(ir2))  # type: ignore[arg-type]
+
+    def is_trivial(self, ir: object) -> bool:
+        """True for ``0e``."""
+        return Irrep(ir).is_scalar()  # type: ignore[arg-type]
+
+    @property
+    def is_complex(self) -> bool:
+        """O(3) irreps are real in the e3nn basis."""
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, generic.Irreps):
+            return super().__eq__(other)
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)
+
+    @staticmethod
+    def natural(channels: int, lmax: int, parity: int = -1) -> Irreps:
+        """``channels`` copies of each ``l = 0 .. lmax`` with the natural parity ``parity**l``:
+        ``Irreps.natural(8, 2) == Irreps("8x0e+8x1o+8x2e")`` (what positions and spherical harmonics generate,
+        e3nn-style); ``parity=1`` gives all-even irreps ``8x0e+8x1e+8x2e``."""
+        channels = _check_int(channels, "channels")
+        lmax = _check_int(lmax, "lmax")
+        if channels < 0:
+            raise ValueError(f"channels must be >= 0, got {channels}")
+        if lmax < 0:
+            raise ValueError(f"lmax must be >= 0, got {lmax}")
+        if parity not in (-1, 1) or isinstance(parity, bool):
+            raise ValueError(f"parity must be +1 or -1, got {parity!r}")
+        return Irreps([(channels, (l, parity**l)) for l in range(lmax + 1)])
 
     @staticmethod
     def spherical_harmonics(lmax: int, p: int = -1) -> Irreps:
@@ -240,16 +391,6 @@ class Irreps(tuple):
         if p not in (-1, 1):
             raise ValueError(f"p must be +1 or -1, got {p!r}")
         return Irreps([(1, (l, p**l)) for l in range(lmax + 1)])
-
-    @property
-    def dim(self) -> int:
-        """Total dimension ``sum(mul * (2l+1))``."""
-        return sum(mul_ir.dim for mul_ir in self)
-
-    @property
-    def num_irreps(self) -> int:
-        """Total number of irreps ``sum(mul)``."""
-        return sum(mul_ir.mul for mul_ir in self)
 
     @property
     def ls(self) -> list[int]:
@@ -263,40 +404,9 @@ class Irreps(tuple):
             raise ValueError("cannot take lmax of empty Irreps")
         return max(self.ls)
 
-    def slices(self) -> list[slice]:
-        """For each entry, the slice of feature indices it occupies in the ``mul_ir`` layout."""
-        out = []
-        start = 0
-        for mul_ir in self:
-            out.append(slice(start, start + mul_ir.dim))
-            start += mul_ir.dim
-        return out
-
-    def simplify(self) -> Irreps:
-        """Merge consecutive equal irreps and drop zero multiplicities (does not sort), as e3nn."""
-        out: list[tuple[int, Irrep]] = []
-        for mul, ir in self:
-            if out and out[-1][1] == ir:
-                out[-1] = (out[-1][0] + mul, ir)
-            elif mul > 0:
-                out.append((mul, ir))
-        return Irreps(out)
-
     def remove_zero_multiplicities(self) -> Irreps:
         """Drop the entries with multiplicity 0."""
         return Irreps([mul_ir for mul_ir in self if mul_ir.mul > 0])
-
-    def sort(self) -> SortResult:
-        """Stable sort of the entries by irrep; returns ``(irreps, p, inv)`` like e3nn.
-
-        ``inv[new] = old`` and ``p[old] = new``.
-        """
-        order = sorted(((mul_ir.ir, i, mul_ir.mul) for i, mul_ir in enumerate(self)))
-        inv = tuple(i for _, i, _ in order)
-        p = [0] * len(inv)
-        for new, old in enumerate(inv):
-            p[old] = new
-        return SortResult(Irreps([(mul, ir) for ir, _, mul in order]), tuple(p), inv)
 
     def regroup(self) -> Irreps:
         """``sort().irreps.simplify()``."""
@@ -314,26 +424,8 @@ class Irreps(tuple):
         ir = Irrep(ir)  # type: ignore[arg-type]
         return any(other == ir for _, other in self)
 
-    def __getitem__(self, item):  # type: ignore[override]
-        value = super().__getitem__(item)
-        if isinstance(item, slice):
-            return Irreps(value)
-        return value
-
-    def __add__(self, other: object) -> Irreps:  # type: ignore[override]
-        return Irreps(tuple(self) + tuple(Irreps(other)))  # type: ignore[arg-type]
-
     def __radd__(self, other: object) -> Irreps:
         return Irreps(other) + self  # type: ignore[arg-type]
-
-    def __mul__(self, other: object) -> Irreps:  # type: ignore[override]
-        """``Irreps * n`` repeats the entries ``n`` times (like a tuple); products of irreps are TensorProducts."""
-        if isinstance(other, Irreps):
-            raise NotImplementedError("the product of two Irreps is a tensor product: use nn.TensorProduct")
-        n = _check_int(other, "repetition count")
-        return Irreps(tuple(self) * n)
-
-    __rmul__ = __mul__
 
     def __repr__(self) -> str:
         return "+".join(repr(mul_ir) for mul_ir in self)
@@ -354,38 +446,6 @@ class Irreps(tuple):
         if lmax is not None:
             return Irreps([mul_ir for mul_ir in self if mul_ir.ir.l <= lmax])
         return self
-
-    def randn(
-        self,
-        *size: int,
-        normalization: str = "component",
-        requires_grad: bool = False,
-        dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Random features; ``size`` must contain exactly one ``-1``, replaced by ``self.dim``.
-
-        ``normalization="component"``: i.i.d. standard normal components; ``"norm"``: every irrep copy has unit
-        norm. Example: ``Irreps("5x0e+10x1o").randn(5, -1)`` has shape ``[5, 35]``.
-        """
-        if list(size).count(-1) != 1:
-            raise ValueError(f"size must contain exactly one -1 (the feature axis), got {size}")
-        axis = size.index(-1)
-        left, right = size[:axis], size[axis + 1 :]
-        dtype = dtype or torch.get_default_dtype()
-        if normalization == "component":
-            x = torch.randn(*left, self.dim, *right, dtype=dtype, device=device, generator=generator)
-        elif normalization == "norm":
-            pieces = []
-            for mul, ir in self:
-                r = torch.randn(*left, mul, ir.dim, *right, dtype=dtype, device=device, generator=generator)
-                r = r / r.norm(dim=axis + 1, keepdim=True)
-                pieces.append(r.reshape(*left, mul * ir.dim, *right))
-            x = torch.cat(pieces, dim=axis) if pieces else torch.zeros(*left, 0, *right, dtype=dtype)
-        else:
-            raise ValueError(f"normalization must be 'component' or 'norm', got {normalization!r}")
-        return x.requires_grad_(requires_grad)
 
     def D_from_angles(
         self,
