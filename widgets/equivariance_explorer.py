@@ -24,7 +24,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import ipywidgets as w
 import numpy as np
+import plotly.graph_objects as go
 import torch
 
 from workbench.equivariance import (
@@ -39,6 +41,7 @@ from workbench.equivariance import (
     rigid_on_images,
     so3_on_points,
 )
+from workbench.groups.o3 import angles_to_matrix, matrix_to_axis_angle
 
 __all__ = ["GROUPS", "ExplorerState", "group_representations", "explorer_state", "EquivarianceExplorer",
            "slider_parameters"]
@@ -68,7 +71,6 @@ def group_representations(group: object, output_representation: Representation |
 def slider_parameters(kind: str, values: dict[str, float], num_generators: int) -> torch.Tensor:
     """Lie-algebra coordinates (float64 ``(k,)``) of the group element the sliders describe."""
     if kind == "so3":
-        from workbench.groups.o3 import angles_to_matrix, matrix_to_axis_angle
 
         rot = angles_to_matrix(*(torch.tensor(float(values[n]), dtype=torch.float64)
                                  for n in ("alpha", "beta", "gamma")))
@@ -179,8 +181,6 @@ class EquivarianceExplorer:
 
     def __init__(self, model: Callable[[torch.Tensor], torch.Tensor], sample: torch.Tensor, group: object = "so3",
                  *, output_representation: Representation | None = None, layers: list[str] | None = None) -> None:
-        import ipywidgets as w
-        import plotly.graph_objects as go
 
         if not callable(model):
             raise TypeError(f"model must be callable, got {type(model).__name__}")

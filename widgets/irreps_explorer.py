@@ -25,10 +25,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import ipywidgets as w
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import torch
 
 from widgets.rotation import rotation_matrix
+from workbench.groups import o3
 
 __all__ = [
     "NORMALIZATIONS",
@@ -103,7 +107,6 @@ def spherical_harmonic_values(l: int, points: np.ndarray, normalization: str = "
     :data:`NORMALIZATIONS` with e3nn's meaning ("component": each component has mean square 1 over the sphere;
     "norm": ``|Y^l(x)| = 1``; "integral": ``int |Y^l_m|^2 = 1``).
     """
-    from workbench.groups import o3
 
     l = _check_degree(l)
     normalization = _check_normalization(normalization)
@@ -124,7 +127,6 @@ def group_element_wigner_D(l: int, alpha: float, beta: float, gamma: float, pari
     ``g = R(alpha, beta, gamma)``, or ``-R`` when ``parity`` is true; the irrep is ``l`` with parity ``(-1)**l``,
     so the improper element multiplies ``D^l(R)`` by ``(-1)**l``.
     """
-    from workbench.groups import o3
 
     l = _check_degree(l)
     if not isinstance(parity, (bool, np.bool_)):
@@ -204,7 +206,6 @@ def harmonic_view(l: int, m: int, normalization: str = "component", alpha: float
 
 def show_figure(output: Any, figure: Any) -> None:
     """Replace the content of the ``ipywidgets.Output`` ``output`` by the plotly ``figure`` (offline mimetype)."""
-    import plotly.io as pio
 
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
     output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
@@ -234,8 +235,6 @@ class IrrepsExplorer:
     def __init__(self, l: int = 2, m: int = 0, normalization: str = "component", alpha: float = 0.0,
                  beta: float = 0.0, gamma: float = 0.0, parity: bool = False, l_max: int = 6,
                  resolution: int = 36) -> None:
-        import ipywidgets as w
-        import plotly.graph_objects as go
 
         l_max = _check_degree(l_max)
         l = _check_degree(l)

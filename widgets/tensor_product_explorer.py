@@ -22,8 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import ipywidgets as w
 import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
 
 from widgets.irreps_explorer import show_figure
 from workbench import groups
@@ -45,7 +49,6 @@ __all__ = [
 
 
 def _group_factories() -> dict[str, Callable[[], Any]]:
-    from workbench import groups
 
     return {"O(3)": groups.O3, "SU(2)": groups.SU2, "SU(3)": groups.SU3, "Lorentz": groups.Lorentz}
 
@@ -134,7 +137,6 @@ class Decomposition:
 
     def to_frame(self) -> Any:
         """The table as a pandas DataFrame: irrep, multiplicity, dim, multiplicity * dim."""
-        import pandas as pd
 
         return pd.DataFrame(
             [(r.label, r.multiplicity, r.dim, r.multiplicity * r.dim) for r in self.rows],
@@ -291,8 +293,6 @@ def clebsch_gordan_figure(blocks: dict[str, np.ndarray]) -> Any:
     output component ``k``. Complex tensors show their real part when it is all there is, the imaginary part
     when they are purely imaginary, and the modulus otherwise (the subplot title says which).
     """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     panels = []
     for label, cg in blocks.items():
@@ -337,7 +337,6 @@ class TensorProductExplorer:
 
     def __init__(self, group: str = "O(3)", irrep1: str | None = None, irrep2: str | None = None,
                  seed: int = 0) -> None:
-        import ipywidgets as w
 
         if group not in TEACHING_IRREPS:
             raise ValueError(f"group must be one of {GROUP_NAMES}, got {group!r}")

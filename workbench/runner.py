@@ -266,7 +266,7 @@ def run_notebook(
     output_notebook = out / notebook.name
 
     import papermill  # lazy: Jupyter stack only when running notebooks
-    from papermill.exceptions import PapermillExecutionError
+    from papermill.exceptions import PapermillExecutionError  # same reason
 
     try:
         papermill.execute_notebook(
@@ -281,7 +281,7 @@ def run_notebook(
             store_widget_state=False,
         )
     except PapermillExecutionError as exc:
-        import nbformat
+        import nbformat  # lazy: Jupyter stack only when running notebooks
 
         cell_index, count, ename, evalue = None, exc.exec_count, exc.ename, exc.evalue
         if output_notebook.exists():

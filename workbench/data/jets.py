@@ -52,11 +52,13 @@ import platform
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from workbench.data.manifest import (
     MANIFEST_NAME,
@@ -64,6 +66,8 @@ from workbench.data.manifest import (
     sha256_file,
     write_npz_reproducible,
 )
+from workbench.groups.lorentz import Lorentz
+from workbench.version import __version__
 
 __all__ = ["DEFAULT_JETS_DIR", "SPLITS", "JetGeneratorConfig", "JetSet", "boost_jets", "generate_jets", "load_jets",
            "pad_jets", "pythia_settings", "random_boost_matrices"]
@@ -218,9 +222,8 @@ def _quiet_pythia(pythia8mc: Any) -> Any:
 
 
 def _run_process(config: JetGeneratorConfig, process: str, progress: bool) -> tuple[list[np.ndarray], list, dict]:
-    import fastjet
-    import pythia8mc
-    from tqdm.auto import tqdm
+    import fastjet  # optional heavy dependency: the 'hep' extra
+    import pythia8mc  # optional heavy dependency: the 'hep' extra
 
     wanted = config.n_signal if process == "signal" else config.n_background
     pythia = _quiet_pythia(pythia8mc)
@@ -293,8 +296,6 @@ def generate_jets(out_dir: str | Path | None = None, config: JetGeneratorConfig 
         import pythia8mc  # noqa: F401
     except ImportError as exc:
         raise ImportError(f"generating jets needs the 'hep' extra (pip install pythia8mc fastjet): {exc}") from exc
-    from workbench import __version__
-
     results = {p: _run_process(config, p, progress) for p in _PROCESSES}
     jets = results["signal"][0] + results["background"][0]
     four = results["signal"][1] + results["background"][1]
@@ -347,8 +348,6 @@ def generate_jets(out_dir: str | Path | None = None, config: JetGeneratorConfig 
 
 
 def _package_version(name: str) -> str | None:
-    from importlib import metadata
-
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -451,8 +450,6 @@ def random_boost_matrices(n: int, max_rapidity: float = 2.0, *, seed: int = 0, d
     """
     if n < 1 or not (math.isfinite(max_rapidity) and max_rapidity >= 0):
         raise ValueError(f"need n >= 1 and a finite max_rapidity >= 0, got {n}, {max_rapidity}")
-    from workbench.groups.lorentz import Lorentz
-
     g = torch.Generator().manual_seed(int(seed))
     direction = torch.randn(n, 3, generator=g, dtype=torch.float64)
     direction = direction / direction.norm(dim=1, keepdim=True)

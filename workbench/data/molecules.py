@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from workbench.data.manifest import MANIFEST_NAME, read_manifest, read_verified_file, sha256_bytes
+from workbench.version import __version__
 
 __all__ = [
     "MOLECULE_SMILES",
@@ -322,13 +323,12 @@ def build_molecules(
     if unknown:
         raise ValueError(f"unknown molecule name(s) {unknown}; choose from {sorted(MOLECULE_SMILES)}")
     try:
+        # optional heavy dependency: the 'chem' extra
         import rdkit
         from rdkit import Chem
         from rdkit.Chem import AllChem
     except ImportError as err:
         raise ImportError("build_molecules needs RDKit (the 'chem' extra): pip install rdkit") from err
-    from workbench import __version__
-
     out = Path(out_dir) if out_dir is not None else DEFAULT_MOLECULES_DIR
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, Any]] = {}

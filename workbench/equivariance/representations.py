@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import torch
 
 from workbench.equivariance.resampling import INTERPOLATIONS, resample
+from workbench.groups import o3
 
 __all__ = [
     "Representation",
@@ -338,8 +339,6 @@ def o3_irreps(irreps: object) -> MatrixRepresentation:
     The generators are block diagonal: ``workbench.groups.o3.so3_generators(l)`` repeated ``mul`` times per
     segment. (Parity is a discrete element and has no Lie derivative.)
     """
-    from workbench.groups import o3
-
     try:
         parsed = o3.Irreps(irreps)
     except (ValueError, TypeError, AssertionError) as exc:

@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from workbench import nn as wnn
 from workbench.equivariance.attribution import UNATTRIBUTED, chain_layers, layerwise_lee
 from workbench.equivariance.finite_error import equivariance_error
 from workbench.equivariance.lie_derivative import local_equivariance_error
@@ -101,8 +102,6 @@ class _EquivariantPointModel(nn.Module):
 
     def __init__(self, hidden: int) -> None:
         super().__init__()
-        from workbench import nn as wnn
-
         mul = max(hidden // 4, 2)
         self.irreps = {
             "sh": "1x0e+1x1o+1x2e",

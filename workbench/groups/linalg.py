@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import torch
 
 __all__ = [
     "as_numpy",
@@ -30,13 +31,8 @@ DEFAULT_RTOL = 1e-9
 
 def as_numpy(x, name: str = "array") -> np.ndarray:
     """Convert a torch tensor / array-like to a float64 or complex128 numpy array (copy-free when possible)."""
-    try:
-        import torch
-
-        if isinstance(x, torch.Tensor):
-            x = x.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        pass
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
     arr = np.asarray(x)
     if arr.dtype.kind == "c":
         return arr.astype(np.complex128, copy=False)

@@ -48,6 +48,7 @@ from workbench.groups.group import LieGroup
 from workbench.groups.linalg import canonical_basis, orthonormalize
 from workbench.groups.numerical_irreps import top_casimir_component
 from workbench.groups.partitions import as_partition
+from workbench.groups.so2 import SO2
 
 __all__ = ["O", "SO", "hodge_star"]
 
@@ -114,8 +115,6 @@ class SO(LieGroup):
     def __new__(cls, d: int = 3):
         d = _check_d(d)
         if d == 2 and cls is SO:
-            from workbench.groups.so2 import SO2
-
             return SO2()
         return super().__new__(cls)
 

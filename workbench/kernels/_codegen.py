@@ -13,6 +13,8 @@ import hashlib
 import linecache
 from typing import Any
 
+import torch
+
 from .dispatch import interpreter_enabled
 
 _KERNELS: dict[tuple[str, str, bool], Any] = {}
@@ -40,8 +42,8 @@ def compile_kernel(source: str, name: str) -> Any:
 
 
 def _kernel_globals() -> dict[str, Any]:
-    import triton
-    import triton.language as tl
+    import triton  # optional heavy dependency (the gpu extra); only kernel compilation needs it
+    import triton.language as tl  # same reason
 
     return {"triton": triton, "tl": tl, "__name__": __name__}
 
@@ -53,8 +55,6 @@ def literal(value: float) -> str:
 
 def tl_dtype(dtype: Any) -> str:
     """``torch.float32`` -> ``"tl.float32"`` (only float32 and float64 kernels are generated)."""
-    import torch
-
     if dtype == torch.float32:
         return "tl.float32"
     if dtype == torch.float64:

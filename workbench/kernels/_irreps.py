@@ -6,13 +6,13 @@ from typing import Any
 
 import torch
 
+from workbench.groups.o3 import Irreps
+
 IrrepsTuple = tuple[tuple[int, int, int], ...]  # ((mul, l, p), ...)
 
 
 def as_irreps_tuple(irreps: Any, name: str) -> IrrepsTuple:
     """``"16x0e+8x1o"`` / ``workbench.groups.o3.Irreps`` / e3nn-like Irreps -> ``((16, 0, 1), (8, 1, -1))``."""
-    from workbench.groups.o3 import Irreps
-
     try:
         parsed = Irreps(irreps if isinstance(irreps, str) else str(irreps) if hasattr(irreps, "dim") else irreps)
     except (ValueError, TypeError) as exc:

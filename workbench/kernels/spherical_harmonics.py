@@ -29,8 +29,10 @@ from typing import Any
 
 import torch
 
+from workbench.groups.o3 import wigner_3j
+
 from ._codegen import Source, compile_kernel, literal, tl_dtype
-from ._irreps import check_float_tensor
+from ._irreps import as_irreps_tuple, check_float_tensor
 from .dispatch import resolve_backend
 
 NORMALIZATIONS = ("component", "norm", "integral")
@@ -44,8 +46,6 @@ def recursion_table(l: int) -> tuple[tuple[int, int, int, float], ...]:
     """Non-zeros ``(i, j, m, value)`` of ``c_l * C^{(l-1,1,l)}`` (float64): ``Y^l_m = sum value * Y^{l-1}_i x_j``."""
     if not 1 <= l <= LMAX_SUPPORTED:
         raise ValueError(f"l must be in 1..{LMAX_SUPPORTED}, got {l}")
-    from workbench.groups.o3 import wigner_3j
-
     cg = wigner_3j(l - 1, 1, l, dtype=torch.float64)
     entries = [(i, j, m, float(cg[i, j, m])) for i, j, m in torch.nonzero(cg.abs() > 1e-12).tolist()]
     # c_l from the convention Y^l(0, 1, 0) = sqrt(2l+1) e_{m=0}: evaluate the recursion at the y axis.
@@ -85,8 +85,6 @@ def as_ls(ls: Any) -> tuple[int, ...]:
     if isinstance(ls, int):
         out: tuple[int, ...] = (ls,)
     elif isinstance(ls, str) or hasattr(ls, "dim"):
-        from ._irreps import as_irreps_tuple
-
         out = tuple(l for mul, l, _ in as_irreps_tuple(ls, "ls") for _ in range(mul))
     elif isinstance(ls, Sequence) and all(isinstance(l, int) and not isinstance(l, bool) for l in ls):
         out = tuple(ls)

@@ -30,6 +30,8 @@ from typing import Any
 
 import torch
 
+from workbench.groups.o3 import wigner_3j
+
 from ._codegen import Source, compile_kernel, literal, next_power_of_2, tl_dtype
 from ._irreps import IrrepsTuple, as_irreps_tuple, check_float_tensor, irreps_dim, irreps_offsets, irreps_str
 from .dispatch import resolve_backend
@@ -96,8 +98,6 @@ class UVUSpec:
 
 
 def _cg_nonzeros(l1: int, l2: int, l3: int, scale: float) -> tuple[tuple[int, int, int, float], ...]:
-    from workbench.groups.o3 import wigner_3j
-
     cg = wigner_3j(l1, l2, l3, dtype=torch.float64)
     return tuple((i, j, k, scale * float(cg[i, j, k])) for i, j, k in torch.nonzero(cg.abs() > 1e-12).tolist())
 

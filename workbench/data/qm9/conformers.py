@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-import workbench
 from workbench.data.manifest import MANIFEST_NAME, read_verified_npz, sha256_file, write_npz_reproducible
 from workbench.data.qm9.paths import DEFAULT_QM9_CSV, DEFAULT_QM9_DIR, QM9_CSV_ENV, find_qm9_csv
 from workbench.data.qm9.table import ID_COLUMNS, load_qm9_table
 from workbench.data.qm9.units import ELEMENT_SYMBOLS, QM9_TARGETS, validate_target_names
+from workbench.version import __version__
 
 __all__ = ["ConformerSet", "build_conformers", "save_conformers", "load_conformers", "build_qm9_subset",
            "cached_qm9_conformers"]
@@ -166,6 +166,7 @@ def build_conformers(table: Any, seed: int = 0, n_max: int | None = None, *, pro
     if missing:
         raise ValueError(f"table must be a DataFrame from load_qm9_table(); it lacks column(s) {missing}")
     try:
+        # optional heavy dependency: the 'chem' extra
         from rdkit import Chem, RDLogger
         from rdkit.Chem import AllChem
     except ImportError as err:
@@ -258,7 +259,7 @@ def save_conformers(conformers: ConformerSet, out_dir: str | Path, manifest_extr
     info = dict(conformers.info)
     manifest: dict[str, Any] = {
         "builder": "workbench.data.qm9.build_qm9_subset",
-        "workbench_version": workbench.__version__,
+        "workbench_version": __version__,
         "numpy_version": np.__version__,
         "counts": {
             "requested": int(info.get("requested", len(conformers))),
