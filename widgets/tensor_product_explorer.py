@@ -220,23 +220,13 @@ def intertwining_error(rho1: np.ndarray, rho2: np.ndarray, rho3: np.ndarray, cg:
     Returns ``max_u ||lhs_u - rhs_u|| / max(||lhs_u||, ||rhs_u||)`` (Frobenius norms), which is 0 for an exact
     intertwiner and of order 1 for a wrong one; an empty ``C`` (multiplicity 0) gives 0.
     """
-    rho1, rho2, rho3, cg = (np.asarray(a) for a in (rho1, rho2, rho3, cg))
-    for name, rho in (("rho1", rho1), ("rho2", rho2), ("rho3", rho3)):
-        if rho.ndim != 2 or rho.shape[0] != rho.shape[1]:
-            raise ValueError(f"{name} must be a square matrix, got shape {rho.shape}")
-    expected = (rho1.shape[0], rho2.shape[0], rho3.shape[0])
-    if cg.ndim != 4 or cg.shape[:3] != expected:
-        raise ValueError(f"cg must have shape [d1, d2, d3, mult] = [{expected[0]}, {expected[1]}, {expected[2]}, "
-                         f"mult], got {cg.shape}")
+    lhs, rhs = groups.intertwining_sides(*(torch.as_tensor(np.asarray(a)) for a in (cg, rho1, rho2, rho3)))
     worst = 0.0
-    for u in range(cg.shape[3]):
-        c = cg[..., u]
-        lhs = np.einsum("ijk,ia,jb->abk", c, rho1, rho2)
-        rhs = np.einsum("kc,abc->abk", rho3, c)
-        scale = max(np.linalg.norm(lhs), np.linalg.norm(rhs))
+    for u in range(lhs.shape[3]):
+        scale = max(float(torch.linalg.norm(lhs[..., u])), float(torch.linalg.norm(rhs[..., u])))
         if scale == 0.0:
             raise ValueError(f"cg[..., {u}] is identically zero: not a Clebsch-Gordan tensor")
-        worst = max(worst, float(np.linalg.norm(lhs - rhs) / scale))
+        worst = max(worst, float(torch.linalg.norm(lhs[..., u] - rhs[..., u])) / scale)
     return worst
 
 

@@ -16,7 +16,14 @@ conjugates, changes of basis, symmetric/exterior powers), :func:`intertwiners`, 
 The O(3)/e3nn layer lives in :mod:`workbench.groups.o3`.
 """
 
-from workbench.groups.group import GroupElement, Irrep, LieGroup, clear_caches, intertwining_error
+from workbench.groups.group import (
+    GroupElement,
+    Irrep,
+    LieGroup,
+    clear_caches,
+    intertwining_error,
+    intertwining_sides,
+)
 from workbench.groups.intertwiners import clebsch_gordan_tensor, decompose_representation, intertwiners
 from workbench.groups.irreps import Irreps, MulIr
 from workbench.groups.lookup import as_irreps, by_name
@@ -53,5 +60,6 @@ __all__ = [
     "decompose_representation",
     "intertwiners",
     "intertwining_error",
+    "intertwining_sides",
     "solve_structure_constants",
 ]

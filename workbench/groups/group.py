@@ -41,7 +41,7 @@ from workbench.groups.intertwiners import clebsch_gordan_tensor, decompose_repre
 from workbench.groups.linalg import as_numpy, matrix_log
 from workbench.groups.representation import Representation, solve_structure_constants
 
-__all__ = ["GroupElement", "Irrep", "LieGroup", "clear_caches", "intertwining_error"]
+__all__ = ["GroupElement", "Irrep", "LieGroup", "clear_caches", "intertwining_error", "intertwining_sides"]
 
 
 class GroupElement:
@@ -446,12 +446,29 @@ def intertwining_error(group: LieGroup, ir1, ir2, ir3, g: GroupElement) -> float
     if not isinstance(g, GroupElement) or g.group != group:
         raise TypeError(f"g must be a GroupElement of {group.name}, got {g!r}")
     cg = group.clebsch_gordan(ir1, ir2, ir3)
-    rho = [group.irrep(x).matrix(g) for x in (ir1, ir2, ir3)]
-    dtype = torch.complex128 if cg.is_complex() or any(r.is_complex() for r in rho) else torch.float64
-    cg, r1, r2, r3 = (t.to(dtype) for t in (cg, *rho))
-    lhs = torch.einsum("ijku,ia,jb->abku", cg, r1, r2)
-    rhs = torch.einsum("kc,abcu->abku", r3, cg)
+    lhs, rhs = intertwining_sides(cg, *(group.irrep(x).matrix(g) for x in (ir1, ir2, ir3)))
     return float((lhs - rhs).abs().max()) if cg.numel() else 0.0
+
+
+def intertwining_sides(cg, rho1, rho2, rho3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sides of the Clebsch-Gordan contract for explicit matrices, ``(lhs, rhs)`` each ``[d1, d2, d3, m]``:
+    ``lhs[a, b, k, u] = sum_ij C[i, j, k, u] ρ1_ia ρ2_jb`` and ``rhs[a, b, k, u] = sum_c ρ3_kc C[a, b, c, u]``.
+
+    ``cg`` is ``[d1, d2, d3, m]``, ``rho1, rho2, rho3`` square ``[d1, d1]``, ``[d2, d2]``, ``[d3, d3]`` (torch or
+    numpy; computed in float64, or complex128 when any input is complex). The one implementation of the residual:
+    :func:`intertwining_error` and the tensor-product explorer's relative check both read it.
+    """
+    cg, rho1, rho2, rho3 = (torch.as_tensor(t) for t in (cg, rho1, rho2, rho3))
+    for name, rho in (("rho1", rho1), ("rho2", rho2), ("rho3", rho3)):
+        if rho.dim() != 2 or rho.shape[0] != rho.shape[1]:
+            raise ValueError(f"{name} must be a square matrix, got shape {tuple(rho.shape)}")
+    expected = (rho1.shape[0], rho2.shape[0], rho3.shape[0])
+    if cg.dim() != 4 or tuple(cg.shape[:3]) != expected:
+        raise ValueError(f"cg must have shape [d1, d2, d3, mult] = [{expected[0]}, {expected[1]}, {expected[2]}, "
+                         f"mult], got {tuple(cg.shape)}")
+    dtype = torch.complex128 if any(t.is_complex() for t in (cg, rho1, rho2, rho3)) else torch.float64
+    cg, r1, r2, r3 = (t.to(dtype) for t in (cg, rho1, rho2, rho3))
+    return torch.einsum("ijku,ia,jb->abku", cg, r1, r2), torch.einsum("kc,abcu->abku", r3, cg)
 
 
 def clear_caches() -> None:
