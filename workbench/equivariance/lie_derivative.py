@@ -70,6 +70,17 @@ def lie_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, r
 
     Returns:
         ``d/dt rho_out(exp(-tA)) f(rho_in(exp(tA)) x)`` at ``t = 0``, in ``f(x)``'s dtype.
+
+    Examples:
+        >>> import torch
+        >>> from workbench.equivariance import lie_derivative, so3_on_points
+        >>> x = torch.randn(10, 3, dtype=torch.float64)
+        >>> radius = lambda p: p.norm(dim=-1).sum(-1, keepdim=True)        # rotation-invariant
+        >>> first_x = lambda p: p[..., :1, 0]                               # not invariant
+        >>> float(lie_derivative(radius, x, so3_on_points(), generator="rot_z").abs().max()) < 1e-12
+        True
+        >>> float(lie_derivative(first_x, x, so3_on_points(), generator="rot_z").abs().max()) > 1e-3
+        True
     """
     rho_in, rho_out = check_representations(rho_in, rho_out)
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():

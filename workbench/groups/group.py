@@ -440,6 +440,14 @@ def intertwining_error(group: LieGroup, ir1, ir2, ir3, g: GroupElement) -> float
     ``max |sum_ij C[i, j, k, u] ρ1_ia ρ2_jb - sum_c ρ3_kc C[a, b, c, u]|`` over ``a, b, k, u``: 0 (up to rounding)
     when ``z_k = sum_ij C_ijk x_i y_j`` is equivariant; 0.0 when ``ir3`` does not occur (``m = 0``).  Irreps are
     given as labels or :class:`Irrep` objects of ``group``; ``g`` is a :class:`GroupElement` of ``group``.
+
+    Examples:
+        >>> import torch
+        >>> from workbench.groups import by_name, intertwining_error
+        >>> lorentz = by_name("Lorentz")
+        >>> boost = lorentz.random_element(torch.Generator().manual_seed(0))
+        >>> intertwining_error(lorentz, "(1/2,1/2)", "(1/2,1/2)", "(1,1)", boost) < 1e-9
+        True
     """
     if not isinstance(group, LieGroup):
         raise TypeError(f"group must be a workbench.groups group, got {type(group).__name__}")

@@ -98,6 +98,16 @@ class Irreps(tuple):
         spec: ``"2x(0,0)+(1/2,1/2)"``, an :class:`Irreps` of the same group, or ``(mul, label)`` pairs.
 
     Invalid input raises ``ValueError`` (``TypeError`` for a non-group) naming the bad value and the form.
+
+    Examples:
+        >>> from workbench.groups import Irreps, by_name
+        >>> vectors = Irreps(by_name("Lorentz"), "2x(0,0)+(1/2,1/2)")
+        >>> vectors.dim, vectors.num_irreps, str(vectors)
+        (6, 3, '2x(0,0)+1x(1/2,1/2)')
+        >>> Irreps(by_name("SU(3)"), "3+3bar").dim
+        6
+        >>> Irreps(by_name("O(3)"), "4x0e+2x1o")           # O(3) gives the e3nn-string subclass
+        4x0e+2x1o
     """
 
     _bound: dict[type, type] = {}

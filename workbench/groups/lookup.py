@@ -43,7 +43,12 @@ def by_name(name: str) -> LieGroup:
     ``"Lorentz"`` (also ``"SO(1,3)"``, ``"SO+(1,3)"``), ``"SO(2)"``, ``"O(2)"``, ``"SO(d)"``, ``"O(d)"`` (d >= 3),
     ``"Sp(2n)"``. Case and spaces are ignored. Unknown names raise ``ValueError`` listing the accepted forms.
 
-    Example: ``by_name("Lorentz").irrep("(1/2,1/2)").dim == 4``.
+    Examples:
+        >>> from workbench.groups import by_name
+        >>> by_name("Lorentz").irrep("(1/2,1/2)").dim
+        4
+        >>> by_name("su(3)").decompose("3", "3bar")
+        [((0, 0), 1), ((1, 1), 1)]
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string like 'SU(3)', got {type(name).__name__}")

@@ -33,6 +33,15 @@ class Linear(torch.nn.Module):
         path_normalization: ``"element"`` (default) or ``"path"``, as e3nn.
         internal_weights / shared_weights: as e3nn; with ``shared_weights=False`` pass ``weight [..., numel]``.
         group: ``None`` for O(3), or a ``workbench.groups`` group.
+
+    Examples:
+        >>> import torch
+        >>> from workbench.nn import Linear
+        >>> lin = Linear("8x0e+8x1o", "4x0e+2x1o", biases=True)
+        >>> lin.irreps_in, lin.irreps_out, lin.weight_numel
+        (8x0e+8x1o, 4x0e+2x1o, 48)
+        >>> lin(torch.randn(5, 32)).shape
+        torch.Size([5, 10])
     """
 
     def __init__(

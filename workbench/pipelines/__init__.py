@@ -1,6 +1,34 @@
 """workbench.pipelines: the end-to-end jobs behind ``notebooks/pipelines/`` (resumable, headless, tested).
 
-- :func:`workbench.pipelines.qm9.run_qm9`: train a molecular model on a QM9 label and evaluate it.
-- :func:`workbench.pipelines.shapes.run_shapes`: train ShapeMACE and PointNet on aligned 3D shapes, test them on
-  aligned, rotated and rotated + reflected versions of the same test shapes.
+Every pipeline resolves its config the same way (:func:`workbench.pipelines.common.resolve_config`: a config
+dataclass plus keyword overrides, unknown names rejected), trains through the one fitting loop
+(:func:`workbench.pipelines.common.fit_models` over :func:`workbench.train.fit`), guards its run folder against a
+changed config, and writes ``metrics.json``, per-model ``metrics.csv`` and a ``comparison.csv`` built by
+:func:`compare_models` (each model beside the baseline, on the same split).
+
+- :func:`run_qm9`: molecular models (SchNet, NequIP, MACE, Equiformer) on a QM9 label, e.g.
+  ``run_qm9(models=["mace", "schnet"], target="gap", output_dir="runs/qm9")``.
+- :func:`run_shapes`: ShapeMACE and PointNet on aligned shapes, tested on aligned, rotated, rotated + reflected.
+- :func:`run_jets`: the Lorentz G-MACE against LorentzNet-style and Deep Sets taggers, tested on boosted jets.
 """
+
+from workbench.pipelines import common, compare, jets, qm9, shapes
+from workbench.pipelines.compare import compare_models
+from workbench.pipelines.jets import JetsRunConfig, run_jets
+from workbench.pipelines.qm9 import QM9RunConfig, run_qm9
+from workbench.pipelines.shapes import ShapesRunConfig, run_shapes
+
+__all__ = [
+    "JetsRunConfig",
+    "QM9RunConfig",
+    "ShapesRunConfig",
+    "common",
+    "compare",
+    "compare_models",
+    "jets",
+    "qm9",
+    "run_jets",
+    "run_qm9",
+    "run_shapes",
+    "shapes",
+]

@@ -37,6 +37,11 @@ def compare_models(metrics: Mapping[str, Mapping[str, Any]], score: str, baselin
     Raises:
         ValueError: ``metrics`` is empty, ``score`` is not a finite number in every model's metrics, or
             ``baseline`` names no model and is not empty.
+
+    Examples:
+        >>> table = compare_models({"nequip": {"test_mae": 0.2}, "schnet": {"test_mae": 0.25}}, "test_mae", "schnet")
+        >>> table[["model", "test_mae", "ratio_to_baseline", "beats_baseline", "rank"]].to_dict("records")[0]
+        {'model': 'nequip', 'test_mae': 0.2, 'ratio_to_baseline': 0.8, 'beats_baseline': True, 'rank': 1}
     """
     if not metrics:
         raise ValueError("metrics must map at least one model name to its metrics, got an empty mapping")

@@ -303,6 +303,16 @@ class Irreps(generic.Irreps, group_type=O3):
     irreps / irrep strings. Invalid input raises ``ValueError`` naming the bad value and the expected form.
     The subclass of :class:`workbench.groups.Irreps` bound to :class:`O3` (``.group`` is ``O3()``); it iterates
     over :class:`MulIr` of :class:`Irrep`. Equal to another Irreps of O(3) or to a tuple with the same entries.
+
+    Examples:
+        >>> from workbench.groups import o3
+        >>> irreps = o3.Irreps("8x0e+8x1o")
+        >>> irreps.dim, irreps.num_irreps, irreps.lmax
+        (32, 16, 1)
+        >>> (irreps + o3.Irreps("2x1o")).simplify()
+        8x0e+10x1o
+        >>> o3.Irreps.natural(16, 2)
+        16x0e+16x1o+16x2e
     """
 
     def __new__(cls, irreps: Union[str, Irrep, Iterable, None] = None) -> Irreps:

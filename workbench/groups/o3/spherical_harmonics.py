@@ -290,6 +290,13 @@ def spherical_harmonics(
 
     Returns:
         ``[..., sum(2l+1)]`` in the dtype/device of ``x``: ``Y^{l_1}, Y^{l_2}, ...`` concatenated.
+
+    Examples:
+        >>> import torch
+        >>> from workbench.groups import o3
+        >>> o3.spherical_harmonics("1x0e+1x1o", torch.tensor([[0.0, 0.0, 2.0]]), normalize=True,
+        ...                        normalization="component")
+        tensor([[1.0000, 0.0000, 0.0000, 1.7321]])
     """
     return SphericalHarmonics(l, normalize, normalization)(x)
 

@@ -1,0 +1,47 @@
+"""The docstring Examples of the main entry points run, and every listed entry point has at least one.
+
+A newcomer copies these first: ``wb.o3.Irreps(...)``, ``wb.groups.by_name(...)``, a layer, a model, a pipeline.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+#: The main entry points (module, attribute or "" for the module docstring) that must carry runnable Examples.
+ENTRY_POINTS = [
+    ("workbench", ""),
+    ("workbench.checks", ""),
+    ("workbench.data", ""),
+    ("workbench.groups.irreps", "Irreps"),
+    ("workbench.groups.o3.irreps", "Irreps"),
+    ("workbench.groups.lookup", "by_name"),
+    ("workbench.groups.group", "intertwining_error"),
+    ("workbench.groups.o3.spherical_harmonics", "spherical_harmonics"),
+    ("workbench.nn.linear", "Linear"),
+    ("workbench.equivariance.lie_derivative", "lie_derivative"),
+    ("workbench.pipelines.compare", "compare_models"),
+]
+
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def _doctests(module_name: str, attribute: str) -> list[doctest.DocTest]:
+    module = importlib.import_module(module_name)
+    obj = getattr(module, attribute) if attribute else module
+    name = f"{module_name}.{attribute}" if attribute else module_name
+    tests = doctest.DocTestFinder(recurse=False).find(obj, name, module=module, globs=vars(module).copy())
+    return [t for t in tests if t.examples]
+
+
+@pytest.mark.parametrize(("module_name", "attribute"), ENTRY_POINTS, ids=[f"{m}:{a}" for m, a in ENTRY_POINTS])
+def test_entry_point_examples_run(module_name: str, attribute: str):
+    tests = _doctests(module_name, attribute)
+    assert tests, f"{module_name}.{attribute} has no docstring Examples"
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples of {module_name}.{attribute} failed"
