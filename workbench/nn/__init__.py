@@ -6,7 +6,8 @@
   group of :mod:`workbench.groups`); every layer exposes ``irreps_in``/``irreps_out`` as Irreps.
 - :class:`SphericalHarmonics`, radial bases (:class:`BesselBasis`, :class:`PolynomialCutoff`,
   :class:`GaussianBasis`) and :class:`RadialMLP`.
-- :class:`Gate` (e3nn's, with ``normalize2mom``; :meth:`Gate.from_irreps`), :class:`NormActivation`, :class:`EquivariantLayerNorm`, :class:`EquivariantDropout`.
+- :class:`Gate` (e3nn's, ``normalize2mom``; :meth:`Gate.from_irreps`), :class:`NormActivation`,
+  :class:`EquivariantLayerNorm`, :class:`EquivariantDropout`.
 - Message passing: :func:`radius_graph`, :func:`scatter_sum`, :class:`EquivariantConvolution`.
 - :class:`SymmetricContraction` (MACE's many-body product).
 """

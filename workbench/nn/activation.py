@@ -181,11 +181,11 @@ class Gate(torch.nn.Module):
         """The gate whose output is ``irreps_hidden``: its trivial scalars pass through ``act_scalars``; every
         other irrep copy (``0o`` included) is gated by one trivial scalar through ``act_gates``.
 
-        ``gate.irreps_in = (scalars + Nx0e + gated).simplify()`` (``N`` = number of gated copies) is what the layer before the
-        gate must produce; ``gate.irreps_out == irreps_hidden`` when ``irreps_hidden`` lists its trivial scalars
-        first (e.g. ``o3.Irreps.natural(channels, lmax)``). The gate scalars use the trivial irrep found in
-        ``irreps_hidden`` (``0e`` for O(3)); a non-O(3) ``irreps_hidden`` without a trivial segment raises
-        ValueError.
+        ``gate.irreps_in = (scalars + Nx0e + gated).simplify()`` (``N`` = number of gated copies) is what the
+        layer before the gate must produce; ``gate.irreps_out == irreps_hidden`` when ``irreps_hidden`` lists
+        its trivial scalars first (e.g. ``o3.Irreps.natural(channels, lmax)``). The gate scalars use the trivial
+        irrep found in ``irreps_hidden`` (``0e`` for O(3)); a non-O(3) ``irreps_hidden`` without a trivial
+        segment raises ValueError.
 
         Example: ``Gate.from_irreps("8x0e+8x1o+8x2e").irreps_in == o3.Irreps("24x0e+8x1o+8x2e")``.
         """

@@ -73,7 +73,8 @@ def edge_tensor_product(irreps_in: Any, irreps_edge: Any, irreps_wanted: Any, *,
         used = sorted({k for _, _, k, _, _ in instructions})
         remap = {k: n for n, k in enumerate(used)}
         instructions = [(a, b, remap[k], m, w) for a, b, k, m, w in instructions]
-        mid = [(muls.pop(), targets[k]) for k in used]
+        mul = muls.pop()
+        mid = [(mul, targets[k]) for k in used]
         normalization = {"path_normalization": "none"}
     else:
         for i1, (mul, ir1) in enumerate(irreps_in):
