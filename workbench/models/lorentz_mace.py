@@ -24,8 +24,9 @@ all ``x_j`` is the jet 4-momentum). ``h_j (x) (1/n, x_j)`` uses the Lorentz coup
 (1/2,1/2)`` and ``(1/2,1/2)x(1/2,1/2) -> (0,0)`` (the Minkowski product) per channel (MACE's ``uvu``
 product; ``(1,0)+(0,1)+(1,1)`` are not kept). The weights ``R_c(inv_ij)`` are an MLP of pair invariants. The
 jet is a fully connected graph over its real particles (self pair included; padded slots have no edges).
-Initial features: an MLP of particle invariants. Readout: the ``(0,0)`` features of every layer (complex; their real and imaginary parts are
-each Lorentz invariant, since ``(0,0)`` is the trivial irrep) -> per-particle MLP -> masked mean -> MLP.
+Initial features: an MLP of particle invariants. Readout: the ``(0,0)`` features of every layer (complex; their
+real and imaginary parts are each Lorentz invariant, since ``(0,0)`` is the trivial irrep) -> per-particle MLP ->
+masked mean -> MLP.
 
 **Change of basis.** The library's ``(1/2,1/2)`` irrep acts on complex features; a real 4-vector ``p = (E, px,
 py, pz)`` becomes ``x = S p`` with :func:`minkowski_to_irrep` ``S``, so that ``D_(1/2,1/2)(g) = S Λ(g) S^-1``

@@ -20,8 +20,9 @@ the RMS radius) within a cloud (:func:`workbench.nn.radius_graph`), and each lay
 
 (:class:`workbench.models.blocks.MACELayer`, the layer of :class:`workbench.models.MACE`, with two additions for
 point clouds: the RMS normalization of ``A``, and the centroid term, ``centroid=True``, which lets a local model
-see the global shape: on the benchmark of :mod:`workbench.data.shapes` it is the difference between learning slowly and learning). The ``0e`` scalars
-of every layer are concatenated, averaged over the points of each cloud, layer-normalized and fed to an MLP.
+see the global shape: on the benchmark of :mod:`workbench.data.shapes` it is the difference between learning
+slowly and learning). The ``0e`` scalars of every layer are concatenated, averaged over the points of each cloud,
+layer-normalized and fed to an MLP.
 Every step is O(3)-equivariant with ``0e`` (not ``0o``) read out, so the logits are invariant under rotations
 *and* reflections, translations, scaling and point permutations.
 
