@@ -131,3 +131,62 @@ def test_convolution_compile():
     x = torch.randn(8, 16)
     compiled = torch.compile(conv, backend="eager")
     assert torch.allclose(compiled(x, pos, ei), conv(x, pos, ei), atol=1e-5)
+
+
+def test_convolution_any_group_with_given_edge_features(lorentz, float64_default):
+    """group=Lorentz, irreps_edge given, edge_attr/edge_scalars passed in: equivariant under random boosts."""
+    from workbench.groups import Irreps
+
+    conv = EquivariantConvolution(Irreps(lorentz, "2x(0,0)+2x(1/2,1/2)"), Irreps(lorentz, "3x(0,0)+2x(1/2,1/2)"),
+                                  num_basis=3, radial_hidden=(8,), group=lorentz,
+                                  irreps_edge=Irreps(lorentz, "(0,0)+(1/2,1/2)"))
+    assert conv.sh is None and conv.irreps_edge == Irreps(lorentz, "(0,0)+(1/2,1/2)")
+    g = torch.Generator().manual_seed(0)
+    x = conv.irreps_in.randn(5, -1, generator=g)
+    y = conv.irreps_edge.randn(7, -1, generator=g)
+    s = torch.randn(7, 3, generator=g)
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 0, 2], [1, 2, 3, 4, 0, 0, 4]])
+    out = conv(x, None, edge_index, edge_attr=y, edge_scalars=s)
+    assert out.shape == (5, conv.irreps_out.dim) and out.abs().max() > 0
+    for _ in range(3):
+        el = lorentz.random_element(g)
+        d_in, d_e, d_out = (r.matrix(el) for r in (conv.irreps_in, conv.irreps_edge, conv.irreps_out))
+        moved = conv(x @ d_in.T.to(x.dtype), None, edge_index, edge_attr=y @ d_e.T.to(y.dtype), edge_scalars=s)
+        assert rel_err(moved, out @ d_out.T.to(out.dtype)) <= 1e-9
+    with pytest.raises(ValueError, match="irreps_edge is required"):
+        EquivariantConvolution(Irreps(lorentz, "(0,0)"), Irreps(lorentz, "(0,0)"), group=lorentz)
+    with pytest.raises(ValueError, match="pass both edge_attr"):
+        conv(x, None, edge_index, edge_attr=y)
+    with pytest.raises(ValueError, match="edge_scalars must have shape"):
+        conv(x, None, edge_index, edge_attr=y, edge_scalars=s[:, :2])
+
+
+def test_convolution_hooks_are_overridable(float64_default):
+    """A subclass that overrides one hook (here: mean aggregation) keeps the rest; the fused path is skipped."""
+
+    class MeanConvolution(EquivariantConvolution):
+        def aggregate(self, messages, edge_index, num_nodes):
+            total = super().aggregate(messages, edge_index, num_nodes) * self.avg_num_neighbors
+            count = torch.zeros(num_nodes, dtype=messages.dtype).index_add(0, edge_index[1],
+                                                                           torch.ones_like(messages[:, 0]))
+            return total / count.clamp(min=1)[:, None]
+
+    torch.manual_seed(0)
+    base = EquivariantConvolution("2x0e+1x1o", "2x0e+1x1o", lmax=1, r_max=3.0, radial_hidden=(4,))
+    torch.manual_seed(0)
+    mean = MeanConvolution("2x0e+1x1o", "2x0e+1x1o", lmax=1, r_max=3.0, radial_hidden=(4,))
+    assert not mean._fusable() and base._fusable()
+    g = torch.Generator().manual_seed(1)
+    pos = torch.randn(4, 3, generator=g)
+    x = torch.randn(4, base.irreps_in.dim, generator=g)
+    edge_index = torch.tensor([[0, 2, 3, 0], [1, 1, 1, 2]])  # node 1 receives 3 messages, node 2 one
+    mids = {}
+    base.linear.register_forward_hook(lambda m, i, o: mids.__setitem__("base", i[0]))
+    mean.linear.register_forward_hook(lambda m, i, o: mids.__setitem__("mean", i[0]))
+    base(x, pos, edge_index), mean(x, pos, edge_index)
+    assert torch.allclose(mids["mean"][1] * 3, mids["base"][1] * base.avg_num_neighbors)
+    assert torch.allclose(mids["mean"][2], mids["base"][2] * base.avg_num_neighbors)
+    R = random_o3(g)
+    a, b = o3.Irreps("2x0e+1x1o"), o3.Irreps("2x0e+1x1o")
+    assert rel_err(mean(x @ a.D_from_matrix(R).T, pos @ R.T, edge_index),
+                   mean(x, pos, edge_index) @ b.D_from_matrix(R).T) <= 1e-9

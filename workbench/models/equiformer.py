@@ -29,7 +29,6 @@ import torch
 
 from workbench.groups import o3
 from workbench.models.base import QM9_ELEMENTS, MolecularModel, split_scalars_vectors
-from workbench.models.nequip import gated_block_irreps
 from workbench.nn.activation import Gate
 from workbench.nn.convolution import EquivariantConvolution, edge_tensor_product
 from workbench.nn.graph import edge_vectors, scatter_sum
@@ -81,8 +80,7 @@ class GraphAttention(torch.nn.Module):
         self.linear_src = Linear(irreps, irreps)
         self.linear_dst = Linear(irreps, irreps, biases=True)
         # first depth-wise TP -> attention scalars + gate inputs of the values
-        scalars, gates, gated = gated_block_irreps(irreps)
-        self.gate = Gate(scalars, torch.nn.functional.silu, gates, torch.sigmoid, gated)
+        self.gate = Gate.from_irreps(irreps)  # SiLU on the scalars, sigmoid gates (normalize2mom, as e3nn)
         irreps_alpha = o3.Irreps(f"{self.num_heads * self.alpha_channels}x0e")
         self.tp1 = edge_tensor_product(irreps, irreps_sh, irreps)
         self.radial1 = RadialMLP([num_basis, *radial_hidden, self.tp1.weight_numel])
@@ -119,8 +117,7 @@ class GraphAttention(torch.nn.Module):
 class _FeedForward(torch.nn.Module):
     def __init__(self, irreps, hidden_irreps):
         super().__init__()
-        scalars, gates, gated = gated_block_irreps(hidden_irreps)
-        self.gate = Gate(scalars, torch.nn.functional.silu, gates, torch.sigmoid, gated)
+        self.gate = Gate.from_irreps(hidden_irreps)
         self.linear1 = Linear(irreps, self.gate.irreps_in, biases=True)
         self.linear2 = Linear(self.gate.irreps_out, irreps, biases=True)
 

@@ -15,15 +15,18 @@ particle ``j`` and ``h_j`` its hidden features ``C x ((0,0) + (1/2,1/2))``::
     B_i = SymmetricContraction(A_i, group=Lorentz())                     # many-body product, order correlation
     h_i <- Linear(B_i) + Linear(h_i)                                     # self connection (one "element")
 
+(:class:`workbench.models.blocks.MACELayer`, the layer of every MACE here, with :class:`LorentzConvolution`, the
+Lorentz :class:`workbench.nn.EquivariantConvolution` whose edge hook gives 4-vector edge features).
+
 The "edge harmonic" is ``(1/n, x_j)``: its trivial part is ``1/n`` (``n`` = number of constituents, an
 invariant) so scalar messages are averages over the jet, while 4-vector messages are sums of momenta (the sum of
 all ``x_j`` is the jet 4-momentum). ``h_j (x) (1/n, x_j)`` uses the Lorentz couplings ``(0,0)x(1/2,1/2) ->
 (1/2,1/2)`` and ``(1/2,1/2)x(1/2,1/2) -> (0,0)`` (the Minkowski product) per channel (MACE's ``uvu``
-product; ``(1,0)+(0,1)+(1,1)`` are not kept). The weights ``R_c(inv_ij)`` are an MLP of pair invariants, so the
-message is linear in ``h_j`` and the coupled products ``h_j (x) Y_j`` are computed once per particle, not per
-pair. The jet is a fully connected graph (self pair included, padding masked). Initial features: an MLP of
-particle invariants. Readout: the ``(0,0)`` features of every layer (complex; their real and imaginary parts are
-each Lorentz invariant, since ``(0,0)`` is the trivial irrep) -> per-particle MLP -> masked mean -> MLP.
+product; ``(1,0)+(0,1)+(1,1)`` are not kept). The weights ``R_c(inv_ij)`` are an MLP of pair invariants. The
+jet is a fully connected graph over its real particles (self pair included; padded slots have no edges).
+Initial features: an MLP of particle invariants. Readout: the ``(0,0)`` features of every layer (complex; their
+real and imaginary parts are each Lorentz invariant, since ``(0,0)`` is the trivial irrep) -> per-particle MLP ->
+masked mean -> MLP.
 
 **Change of basis.** The library's ``(1/2,1/2)`` irrep acts on complex features; a real 4-vector ``p = (E, px,
 py, pz)`` becomes ``x = S p`` with :func:`minkowski_to_irrep` ``S``, so that ``D_(1/2,1/2)(g) = S Λ(g) S^-1``
@@ -47,17 +50,16 @@ would not).
 from __future__ import annotations
 
 import functools
-import math
 
 import torch
 
 from workbench.groups import Irreps
 from workbench.groups.lorentz import Lorentz
+from workbench.models.blocks import MACELayer
 from workbench.models.jet_features import MLP, check_jets, jet_invariants, masked_mean
-from workbench.nn.linear import Linear
-from workbench.nn.symmetric_contraction import SymmetricContraction
+from workbench.nn.convolution import EquivariantConvolution
 
-__all__ = ["LorentzMACE", "minkowski_to_irrep"]
+__all__ = ["LorentzConvolution", "LorentzMACE", "minkowski_to_irrep"]
 
 @functools.cache
 def _minkowski_to_irrep_exact() -> torch.Tensor:
@@ -87,68 +89,47 @@ def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 # ---------------------------------------------------------------------------------------------- LorentzMACE
-class _GMACELayer(torch.nn.Module):
-    """One G-MACE interaction + product layer (see the module doc)."""
+class LorentzConvolution(EquivariantConvolution):
+    """The G-MACE atomic basis on jets: :class:`workbench.nn.EquivariantConvolution` for the Lorentz group with
+    4-vector edge features (module doc): ``A_i = Linear( sum_j [h_j (x) (1/n, x_j)]_{R(inv_ij)} )``.
 
-    def __init__(self, group: Lorentz, channels: int, first: bool, last: bool, correlation: int, hidden: int,
-                 num_pair: int) -> None:
-        super().__init__()
-        c = channels
-        self.channels = c
-        self.irreps_in = Irreps(group, f"{c}x(0,0)" if first else f"{c}x(0,0)+{c}x(1/2,1/2)")
-        irreps_a = Irreps(group, f"{c}x(0,0)+{c}x(1/2,1/2)")
-        self.irreps_out = Irreps(group, f"{c}x(0,0)" if last else f"{c}x(0,0)+{c}x(1/2,1/2)")
-        scalar = Irreps(group, "(0,0)")[0].ir
-        vector = Irreps(group, "(1/2,1/2)")[0].ir
-        # paths (input segment, edge part: 0 = 1/n, 1 = x_j, output segment of A) and their couplings
-        ins = [scalar] if first else [scalar, vector]
-        paths, couplings, out_of = [], [], {scalar: 0, vector: 1}
-        for s, ir_in in enumerate(ins):
-            for y, ir_y in enumerate((scalar, vector)):
-                for ir_out in (scalar, vector):
-                    if ir_out in self.irreps_in.products(ir_in, ir_y):
-                        paths.append((s, y, out_of[ir_out]))
-                        cg = irreps_a.coupling(ir_in, ir_y, ir_out)[0]  # [d_in, d_y, d_out], Frobenius norm 1
-                        couplings.append(cg * math.sqrt(ir_out.dim))
-        self.paths = paths
-        # complex128 constants kept off the buffers: Module.to(torch.float64) would drop their imaginary parts
-        self._couplings = [c.to(torch.complex128) for c in couplings]
-        self._by_out = [[k for k, (_, _, o) in enumerate(paths) if o == out] for out in (0, 1)]
-        self._in_dims = [1] + ([] if first else [4])
-        self.linear_up = Linear(self.irreps_in, self.irreps_in, group=group)
-        self.radial = MLP((num_pair, hidden, hidden, c * len(paths)))
-        self.linear_a = Linear(irreps_a, irreps_a, group=group)
-        self.product = SymmetricContraction(irreps_a, self.irreps_out, correlation, 1, group=group)
-        self.linear = Linear(self.irreps_out, self.irreps_out, group=group)
-        self.skip = Linear(self.irreps_in, self.irreps_out, group=group)
+    Overrides only the edge hooks: :meth:`edge_attributes` returns ``Y_ij = (1/n, x_j)`` (irreps ``(0,0) +
+    (1/2,1/2)``; ``x`` is the ``(1/2,1/2)``-basis 4-vector passed as ``pos [N, 4]`` complex, ``inv_n [N]`` the
+    ``1/n`` of each particle's jet) and the pair invariants ``pair [E, num_pair]`` as edge scalars;
+    :meth:`radial_network` is the jet MLP ``num_pair -> hidden -> hidden -> weights`` (SiLU). The paths to the same
+    irrep are summed (``sum_paths=True``, coupling ``sqrt(dim) C``) and messages are not rescaled
+    (``avg_num_neighbors = 1``: the scalar part is already a mean over the jet).
+    """
 
-    def forward(self, h: torch.Tensor, x: torch.Tensor, inv_n: torch.Tensor, pair: torch.Tensor,
-                mask: torch.Tensor) -> torch.Tensor:
-        """``h [B, N, dim_in]`` complex, ``x [B, N, 4]`` complex irrep-basis 4-vectors, ``inv_n [B]`` (1/n),
-        ``pair [B, N, N, F]`` real pair invariants, ``mask [B, N]`` -> ``[B, N, dim_out]``."""
-        b, n, _ = h.shape
-        c = self.channels
-        up = self.linear_up(h)
-        segs = [s.reshape(b, n, c, d) for s, d in zip(up.split([c * d for d in self._in_dims], -1), self._in_dims)]
-        edge = (inv_n.to(h.dtype)[:, None, None].expand(b, n, 1), x)
-        # per particle j and path: [h_j (x) Y_j]_c  (linear in the weights, so computed once per particle)
-        terms: list[list[torch.Tensor]] = [[], []]
-        for k, (s, y, o) in enumerate(self.paths):
-            cg = self._couplings[k].to(dtype=h.dtype, device=h.device)
-            terms[o].append(torch.einsum("bjci,bjy,iyk->bjck", segs[s], edge[y], cg))
-        weights = self.radial(pair) * mask[:, None, :, None].to(pair.dtype)  # [B, N_i, N_j, C * P]
-        weights = weights.reshape(b, n, n, len(self.paths), c).to(h.real.dtype)
-        a_parts = []
-        for o in (0, 1):
-            t = torch.view_as_real(torch.stack(terms[o], dim=2))  # [B, N_j, P_o, C, d, 2] (real, imaginary)
-            w = weights[:, :, :, self._by_out[o]]  # [B, N_i, N_j, P_o, C], real
-            # the weights are real: one real contraction over (j, p) for both parts, instead of a complex one
-            a = torch.einsum("bijpc,bjpcdr->bicdr", w, t)
-            a_parts.append(torch.view_as_complex(a.contiguous()).reshape(b, n, -1))
-        a = self.linear_a(torch.cat(a_parts, dim=-1))
-        ones = torch.ones(b * n, 1, dtype=a.real.dtype, device=a.device)
-        prod = self.product(a.reshape(b * n, -1), ones).reshape(b, n, -1)
-        return self.linear(prod) + self.skip(h)
+    def __init__(self, irreps_in: Irreps, irreps_out: Irreps, *, num_pair: int, hidden: int) -> None:
+        group = irreps_in.group
+        super().__init__(irreps_in, irreps_out, num_basis=num_pair, radial_hidden=(hidden, hidden),
+                         avg_num_neighbors=1.0, backend="torch", irreps_edge=Irreps(group, "(0,0)+(1/2,1/2)"),
+                         group=group, sum_paths=True)
+
+    def radial_network(self, weight_numel: int) -> torch.nn.Module:
+        return MLP((self.num_basis, *self.radial_hidden, weight_numel))
+
+    def edge_attributes(self, pos: torch.Tensor, edge_index: torch.Tensor, shifts: torch.Tensor | None = None, *,
+                        inv_n: torch.Tensor, pair: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``Y_ij = (1/n, x_j)`` ``[E, 5]`` (complex) and ``pair [E, num_pair]`` (real) as the edge scalars."""
+        if shifts is not None:
+            raise ValueError("LorentzConvolution takes no shifts")
+        if pos.dim() != 2 or pos.shape[-1] != 4 or inv_n.shape != pos.shape[:1]:
+            raise ValueError(f"pos must have shape [N, 4] and inv_n [N], got {tuple(pos.shape)}, {tuple(inv_n.shape)}")
+        if pair.shape != (edge_index.shape[1], self.num_basis):
+            raise ValueError(f"pair must have shape [{edge_index.shape[1]}, {self.num_basis}], got {tuple(pair.shape)}")
+        src = edge_index[0]
+        return torch.cat([inv_n.to(pos.dtype).index_select(0, src)[:, None], pos.index_select(0, src)], dim=-1), pair
+
+
+def _jet_graph(mask: torch.Tensor) -> torch.Tensor:
+    """``edge_index [2, E]`` (source j -> target i, node ``b * N + n``): every ordered pair of real particles of the
+    same jet, self pairs included (the jet is a fully connected graph)."""
+    b, n = mask.shape
+    pairs = mask[:, :, None] & mask[:, None, :]  # [B, i, j]
+    jet, i, j = pairs.nonzero(as_tuple=True)
+    return torch.stack([jet * n + j, jet * n + i])
 
 
 class LorentzMACE(torch.nn.Module):
@@ -185,9 +166,12 @@ class LorentzMACE(torch.nn.Module):
         self.momentum_scale, self.invariant_scale = float(momentum_scale), float(invariant_scale)
         c, nl = self.channels, int(num_layers)
         self.embedding = MLP((5, hidden, c))
+        scalars, full = Irreps(self.group, f"{c}x(0,0)"), Irreps(self.group, f"{c}x(0,0)+{c}x(1/2,1/2)")
+        convolution = functools.partial(LorentzConvolution, irreps_out=full, num_pair=4, hidden=int(hidden))
         self.layers = torch.nn.ModuleList(
-            _GMACELayer(self.group, c, first=i == 0, last=i == nl - 1, correlation=self.correlation,
-                        hidden=int(hidden), num_pair=4)
+            MACELayer(irreps_in=scalars if i == 0 else full, irreps_out=scalars if i == nl - 1 else full,
+                      convolution=convolution, correlation=self.correlation, num_elements=1,
+                      self_connection="linear")
             for i in range(nl)
         )
         # per layer: real and imaginary parts of the C invariants; plus the embedding
@@ -202,13 +186,18 @@ class LorentzMACE(torch.nn.Module):
         node, pair = node.to(dtype), pair.to(dtype)
         s = minkowski_to_irrep(cdtype, p.device)
         x = (p.to(dtype) / self.momentum_scale).to(cdtype) @ s.T  # [B, N, 4] in the (1/2,1/2) basis
-        inv_n = 1.0 / mask.sum(1).to(dtype)
+        b, n = mask.shape
+        inv_n = (1.0 / mask.sum(1).to(dtype)).repeat_interleave(n)  # [B * N]: 1/n of each particle's jet
+        edge_index = _jet_graph(mask)
+        pair = pair.reshape(b * n * n, -1)[edge_index[1] * n + edge_index[0] % n]  # pair[jet, i, j] per edge j -> i
+        x = x.reshape(b * n, 4)
+        ones = torch.ones(b * n, 1, dtype=dtype, device=p.device)
         h0 = self.embedding(node)
-        h = h0.to(cdtype)
+        h = h0.to(cdtype).reshape(b * n, -1)
         scalars = [h0]
         for layer in self.layers:
-            h = layer(h, x, inv_n, pair, mask)
-            inv = h[..., : self.channels]  # the C x (0,0) segment comes first
+            h = layer(h, ones, x, edge_index, inv_n=inv_n, pair=pair)
+            inv = layer.scalars(h).reshape(b, n, -1)  # the C x (0,0) segment
             scalars.extend([inv.real, inv.imag])
         feats = self.node_readout(torch.cat(scalars, dim=-1))
         return self.head(masked_mean(feats, mask))

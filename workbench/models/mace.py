@@ -6,7 +6,8 @@ Per layer ``t`` (species one-hot ``y_i``, hidden features ``h_i``)::
     B_i = SymmetricContraction(A_i; y_i)                                          # many-body product, order nu
     h_i <- Linear(B_i) + SelfConnection(h_i, y_i)                                 # element-dependent skip
 
-``A`` is :class:`workbench.nn.EquivariantConvolution` up to ``sh_lmax``; the product is
+Each layer is :class:`workbench.models.blocks.MACELayer`: ``A`` is :class:`workbench.nn.EquivariantConvolution` up
+to ``sh_lmax``; the product is
 :class:`workbench.nn.SymmetricContraction` with ``correlation`` (body order ``correlation + 1``) and weights per
 element. Hidden features are ``channels x (0e + 1o + ...)`` up to ``lmax`` (MACE's ``L``). As in MACE, every layer
 is read out: the head sees the scalars of all layers side by side (one MLP on their concatenation instead of
@@ -15,36 +16,18 @@ MACE's sum of per-layer linear readouts plus a final MLP).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
 
 from workbench.groups import o3
 from workbench.models.base import QM9_ELEMENTS, MolecularModel, NodeFeatures, split_scalars_vectors
+from workbench.models.blocks import MACELayer
 from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.linear import Linear
-from workbench.nn.symmetric_contraction import SymmetricContraction
-from workbench.nn.tensor_product import FullyConnectedTensorProduct
 
 __all__ = ["MACE"]
-
-
-class _Layer(torch.nn.Module):
-    def __init__(self, irreps_in, irreps_out, channels, sh_lmax, correlation, num_elements, r_max, num_basis,
-                 radial_hidden, avg_num_neighbors):
-        super().__init__()
-        irreps_a = o3.Irreps.natural(int(channels), int(sh_lmax))
-        self.linear_up = Linear(irreps_in, irreps_in)
-        self.conv = EquivariantConvolution(irreps_in, irreps_a, lmax=sh_lmax, r_max=r_max, num_basis=num_basis,
-                                           radial_hidden=radial_hidden, avg_num_neighbors=avg_num_neighbors)
-        self.product = SymmetricContraction(irreps_a, irreps_out, correlation, num_elements)
-        self.linear = Linear(irreps_out, irreps_out)
-        self.self_connection = FullyConnectedTensorProduct(irreps_in, f"{num_elements}x0e", irreps_out)
-        self.irreps_out = o3.Irreps(irreps_out)
-
-    def forward(self, h, onehot, pos, edge_index):
-        a = self.conv(self.linear_up(h), pos, edge_index)
-        return self.linear(self.product(a, onehot)) + self.self_connection(h, onehot)
 
 
 class MACE(MolecularModel):
@@ -69,10 +52,15 @@ class MACE(MolecularModel):
                              f"{num_layers}, {channels}, {lmax}, {sh_lmax}")
         hidden = o3.Irreps.natural(int(channels), int(lmax))
         self.embedding = Linear(f"{self.num_elements}x0e", f"{channels}x0e")
+        irreps_a = o3.Irreps.natural(int(channels), int(sh_lmax))
+        convolution = functools.partial(EquivariantConvolution, irreps_out=irreps_a, lmax=int(sh_lmax),
+                                        r_max=self.r_max, num_basis=num_basis, radial_hidden=radial_hidden,
+                                        avg_num_neighbors=avg_num_neighbors)
         irreps, layers = o3.Irreps(f"{channels}x0e"), []
         for _ in range(int(num_layers)):
-            layers.append(_Layer(irreps, hidden, channels, int(sh_lmax), int(correlation), self.num_elements,
-                                 self.r_max, num_basis, radial_hidden, avg_num_neighbors))
+            layers.append(MACELayer(irreps_in=irreps, irreps_out=hidden, convolution=convolution,
+                                    correlation=int(correlation), num_elements=self.num_elements,
+                                    self_connection="element"))
             irreps = hidden
         self.layers = torch.nn.ModuleList(layers)
         self.irreps_hidden = hidden
@@ -84,6 +72,6 @@ class MACE(MolecularModel):
         scalars = [h]
         for layer in self.layers:
             h = layer(h, onehot, pos, edge_index)
-            scalars.append(split_scalars_vectors(h, layer.irreps_out).scalars)
+            scalars.append(layer.scalars(h))
         last = split_scalars_vectors(h, self.irreps_hidden)
         return NodeFeatures(torch.cat(scalars, dim=1), last.vectors)

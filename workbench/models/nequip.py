@@ -24,24 +24,14 @@ from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.linear import Linear
 from workbench.nn.tensor_product import FullyConnectedTensorProduct
 
-__all__ = ["NequIP", "gated_block_irreps"]
-
-
-def gated_block_irreps(irreps_hidden: o3.Irreps) -> tuple[o3.Irreps, o3.Irreps, o3.Irreps]:
-    """``(scalars, gates, gated)`` for a :class:`~workbench.nn.Gate` producing ``irreps_hidden``: its ``0e`` part
-    as scalars, one ``0e`` gate per non-scalar copy, and the non-scalars as gated."""
-    scalars = o3.Irreps([(m, ir) for m, ir in irreps_hidden if ir.l == 0])
-    gated = o3.Irreps([(m, ir) for m, ir in irreps_hidden if ir.l > 0])
-    gates = o3.Irreps([(gated.num_irreps, "0e")]) if gated.num_irreps else o3.Irreps("")
-    return scalars, gates, gated
+__all__ = ["NequIP"]
 
 
 class _Interaction(torch.nn.Module):
     def __init__(self, irreps_in, irreps_hidden, num_elements, lmax, r_max, num_basis, radial_hidden,
                  avg_num_neighbors):
         super().__init__()
-        scalars, gates, gated = gated_block_irreps(irreps_hidden)
-        self.gate = Gate(scalars, torch.nn.functional.silu, gates, torch.sigmoid, gated)
+        self.gate = Gate.from_irreps(irreps_hidden)  # SiLU scalars, sigmoid gates, normalize2mom (as e3nn/NequIP)
         pre = self.gate.irreps_in
         # NequIP divides the message sum by sqrt(avg_num_neighbors) (MACE divides by avg_num_neighbors)
         self.conv = EquivariantConvolution(irreps_in, pre, lmax=lmax, r_max=r_max, num_basis=num_basis,

@@ -18,10 +18,11 @@ the RMS radius) within a cloud (:func:`workbench.nn.radius_graph`), and each lay
     B_i = SymmetricContraction(A_i)                                               # body order correlation + 1
     h_i <- Linear(B_i) + SelfConnection(h_i)
 
-(the layer of :class:`workbench.models.MACE`, with two additions for point clouds: the RMS normalization of
-``A``, and the centroid term, ``centroid=True``, which lets a local model see the global shape: on the benchmark
-of :mod:`workbench.data.shapes` it is the difference between learning slowly and learning). The ``0e`` scalars
-of every layer are concatenated, averaged over the points of each cloud, layer-normalized and fed to an MLP.
+(:class:`workbench.models.blocks.MACELayer`, the layer of :class:`workbench.models.MACE`, with two additions for
+point clouds: the RMS normalization of ``A``, and the centroid term, ``centroid=True``, which lets a local model
+see the global shape: on the benchmark of :mod:`workbench.data.shapes` it is the difference between learning
+slowly and learning). The ``0e`` scalars of every layer are concatenated, averaged over the points of each cloud,
+layer-normalized and fed to an MLP.
 Every step is O(3)-equivariant with ``0e`` (not ``0o``) read out, so the logits are invariant under rotations
 *and* reflections, translations, scaling and point permutations.
 
@@ -33,17 +34,18 @@ it was trained on.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
 
 from workbench.groups import o3
+from workbench.models.blocks import MACELayer
 from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.graph import radius_graph
 from workbench.nn.linear import Linear
 from workbench.nn.radial import GaussianBasis
 from workbench.nn.spherical_harmonics import SphericalHarmonics
-from workbench.nn.symmetric_contraction import SymmetricContraction
 
 __all__ = ["ShapeMACE", "PointNetClassifier", "normalize_clouds"]
 
@@ -104,36 +106,6 @@ class _CentroidEmbedding(torch.nn.Module):
         return torch.cat([(w[:, l, :, None] * sh[l][:, None, :]).reshape(n, -1) for l in range(self.lmax + 1)], 1)
 
 
-class _Layer(torch.nn.Module):
-    """One MACE layer for a single element: ``h [N, irreps_in.dim] -> [N, irreps_out.dim]`` (module docstring).
-
-    The atomic basis ``A`` of every point is divided by its RMS over all its components before the many-body
-    product, whose cube would otherwise amplify any change of scale (e.g. of the number of neighbours) by its
-    third power. One norm for all irreps together is invariant and keeps the ratios between the degrees (how
-    anisotropic a neighbourhood is); a per-irrep norm would erase them.
-    """
-
-    def __init__(self, irreps_in, irreps_out, channels, lmax, correlation, r_max, num_basis, radial_hidden,
-                 avg_num_neighbors):
-        super().__init__()
-        irreps_a = o3.Irreps.natural(int(channels), int(lmax))
-        self.linear_up = Linear(irreps_in, irreps_in)
-        self.conv = EquivariantConvolution(irreps_in, irreps_a, lmax=lmax, r_max=r_max, num_basis=num_basis,
-                                           radial_hidden=radial_hidden, avg_num_neighbors=avg_num_neighbors)
-        self.eps = 1e-6
-        self.product = SymmetricContraction(irreps_a, irreps_out, correlation, 1)
-        self.linear = Linear(irreps_out, irreps_out)
-        self.self_connection = Linear(irreps_in, irreps_out)  # MACE's element-dependent skip, one element
-        self.irreps_out = o3.Irreps(irreps_out)
-
-    def forward(self, h, ones, pos, edge_index, extra=None):
-        a = self.conv(self.linear_up(h), pos, edge_index)
-        if extra is not None:
-            a = a + extra
-        a = a * torch.rsqrt(a.square().mean(dim=1, keepdim=True) + self.eps)
-        return self.linear(self.product(a, ones)) + self.self_connection(h)
-
-
 class ShapeMACE(torch.nn.Module):
     """O(3)-invariant MACE classifier of point clouds (module docstring): ``points [B, P, 3] -> logits [B, C]``.
 
@@ -177,11 +149,19 @@ class ShapeMACE(torch.nn.Module):
             raise ValueError(f"avg_num_neighbors must be positive, got {avg_num_neighbors!r}")
         self.num_classes, self.channels, self.r_max = num_classes, channels, float(r_max)
         self.embedding = Linear("1x0e", f"{channels}x0e")
+        # the atomic basis of every point is divided by its RMS over all its components before the many-body
+        # product, whose cube would otherwise amplify any change of scale (e.g. of the number of neighbours) by
+        # its third power; one norm for all irreps together is invariant and keeps the ratios between the degrees
+        # (how anisotropic a neighbourhood is), a per-irrep norm would erase them
+        convolution = functools.partial(EquivariantConvolution, irreps_out=o3.Irreps.natural(channels, lmax),
+                                        lmax=lmax, r_max=self.r_max, num_basis=num_basis,
+                                        radial_hidden=tuple(radial_hidden), avg_num_neighbors=float(avg_num_neighbors))
         irreps, layers = o3.Irreps(f"{channels}x0e"), []
         for t in range(num_layers):
             out = o3.Irreps(f"{channels}x0e") if t == num_layers - 1 else o3.Irreps.natural(channels, hidden_lmax)
-            layers.append(_Layer(irreps, out, channels, lmax, correlation, self.r_max, num_basis,
-                                 tuple(radial_hidden), float(avg_num_neighbors)))
+            layers.append(MACELayer(irreps_in=irreps, irreps_out=out, convolution=convolution,
+                                    correlation=correlation, num_elements=1, self_connection="linear",
+                                    normalize_atomic_basis=True, eps=1e-6))
             irreps = out
         self.layers = torch.nn.ModuleList(layers)
         hidden = tuple(radial_hidden)[-1] if len(tuple(radial_hidden)) else 32
@@ -209,8 +189,8 @@ class ShapeMACE(torch.nn.Module):
         scalars = []
         for t, layer in enumerate(self.layers):
             extra = self.centroid(pos) if t == 0 and self.centroid is not None else None
-            h = layer(h, onehot, pos, edge_index, extra)
-            scalars.append(h[:, : self.channels])  # the 0e block comes first (o3.Irreps.natural / "Cx0e")
+            h = layer(h, onehot, pos, edge_index, extra_basis=extra)
+            scalars.append(layer.scalars(h))  # the Cx0e block (o3.Irreps.natural / "Cx0e")
         return torch.cat(scalars, dim=1).reshape(b, p, -1).mean(dim=1)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:

@@ -6,12 +6,13 @@
   group of :mod:`workbench.groups`); every layer exposes ``irreps_in``/``irreps_out`` as Irreps.
 - :class:`SphericalHarmonics`, radial bases (:class:`BesselBasis`, :class:`PolynomialCutoff`,
   :class:`GaussianBasis`) and :class:`RadialMLP`.
-- :class:`Gate`, :class:`NormActivation`, :class:`EquivariantLayerNorm`, :class:`EquivariantDropout`.
+- :class:`Gate` (e3nn's, ``normalize2mom``; :meth:`Gate.from_irreps`), :class:`NormActivation`,
+  :class:`EquivariantLayerNorm`, :class:`EquivariantDropout`.
 - Message passing: :func:`radius_graph`, :func:`scatter_sum`, :class:`EquivariantConvolution`.
 - :class:`SymmetricContraction` (MACE's many-body product).
 """
 
-from workbench.nn.activation import Gate, NormActivation
+from workbench.nn.activation import Gate, NormActivation, Normalize2Mom, activation_parity, second_moment_constant
 from workbench.nn.convolution import EquivariantConvolution
 from workbench.nn.graph import check_edge_index, edge_vectors, radius_graph, scatter_sum
 from workbench.nn.linear import Linear
@@ -40,14 +41,17 @@ __all__ = [
     "Instruction",
     "Linear",
     "NormActivation",
+    "Normalize2Mom",
     "PolynomialCutoff",
     "RadialMLP",
     "SphericalHarmonics",
     "SymmetricContraction",
     "TensorProduct",
+    "activation_parity",
     "check_edge_index",
     "edge_vectors",
     "radius_graph",
     "scatter_sum",
+    "second_moment_constant",
     "symmetric_basis",
 ]
