@@ -3,6 +3,7 @@
     workbench run NOTEBOOK [-p NAME VALUE ...] [--out DIR]
     workbench list [DIR]
     workbench build-data NAME [--out DIR] [--seed N]
+    workbench build-data qm9 [--geometry dft|mmff] [--xyz DIR_OR_TAR]
     workbench bench [NAME ...]
 
 Exit codes: 0 success; 1 a notebook cell failed (partial notebook kept); 2 bad usage or bad parameters.
@@ -80,10 +81,19 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
     module, func, default_out = DATA_BUILDERS[args.name]
     build = getattr(importlib.import_module(module), func)
     out = Path(args.out) if args.out else runner.repo_root() / default_out
+    kwargs: dict[str, object] = {} if args.seed is None else {"seed": args.seed}
+    if args.geometry is not None or args.xyz is not None:
+        if args.name != "qm9":
+            print("error: --geometry and --xyz apply to 'qm9' only", file=sys.stderr)
+            return 2
+        kwargs.update({k: v for k, v in (("geometry", args.geometry), ("xyz", args.xyz)) if v is not None})
     try:
-        result = build(out, **({} if args.seed is None else {"seed": args.seed}))
+        result = build(out, **kwargs)
     except ImportError as exc:
         print(f"error: building {args.name!r} needs an optional dependency: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     print(result if result is not None else out)
     return 0
@@ -134,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", help="output folder (default: the dataset's folder under data/)")
     build.add_argument("--seed", type=int, default=None, help="random seed (default: the builder's, recorded in "
                        "its manifest)")
+    build.add_argument("--geometry", choices=("dft", "mmff"), default=None,
+                       help="qm9 only: 'dft' (default) the QM9 release's B3LYP geometries (qm9pack, the 'qm9' extra, "
+                       "or --xyz); 'mmff' RDKit MMFF94 conformers from SMILES (the 'chem' extra)")
+    build.add_argument("--xyz", default=None, metavar="DIR_OR_TAR",
+                       help="qm9 only: a folder or .tar.bz2 of the original dsgdb9nsd_NNNNNN.xyz files, read instead "
+                       "of qm9pack")
     build.set_defaults(func=_cmd_build_data)
 
     bench = sub.add_parser("bench", help="run benchmarks/*.py (all quick ones, or the names given)")

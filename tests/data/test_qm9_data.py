@@ -133,12 +133,19 @@ def test_csv_missing_columns_rejected(tmp_path: Path) -> None:
 def test_shipped_subset_verifies_and_matches_manifest(shipped: ConformerSet) -> None:
     manifest = shipped.info["manifest"]
     counts = manifest["counts"]
-    assert counts["requested"] == counts["embedded"] + counts["skipped"]
-    assert counts["embedded"] == len(shipped) >= 950
+    assert counts["requested"] == counts["included"] + counts["skipped"]
+    assert counts["included"] == len(shipped) >= 950
     assert len(manifest["skipped_molecules"]) == counts["skipped"]
-    assert "MMFF" in manifest["geometry_note"] and "NOT the DFT" in manifest["geometry_note"]
-    for key in ("builder", "workbench_version", "rdkit_version", "seed", "method"):
+    assert manifest["geometry"] == "dft"
+    assert "DFT B3LYP/6-31G(2df,p)" in manifest["geometry_note"] and "MMFF" not in manifest["geometry_note"]
+    for key in ("builder", "workbench_version", "seed", "method", "source"):
         assert manifest[key] not in (None, "")
+    source = manifest["source"]
+    assert source["geometries"] == "qm9pack" and source["qm9pack_version"] == qm9.QM9PACK_VERSION
+    assert sorted(source["files_sha256"]) == ["qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv"]
+    assert all(len(h) == 64 for h in source["files_sha256"].values())
+    assert manifest["files"]["qm9_conformers.npz"]["sha256"] == sha256_file(qm9.DEFAULT_QM9_DIR / "qm9_conformers.npz")
+    assert all("not in qm9pack" in reason for reason in manifest["skipped_molecules"].values())
     size = sum(p.stat().st_size for p in qm9.DEFAULT_QM9_DIR.iterdir())
     assert size < 2_000_000
     assert set(shipped.mol_id).isdisjoint(manifest["skipped_molecules"])
@@ -210,16 +217,20 @@ def test_unparseable_smiles_is_skipped_not_fatal(table) -> None:
     assert built.info["skipped_molecules"] == {rows["mol_id"].iloc[1]: "SMILES not parsed"}
 
 
-def test_shipped_subset_rebuild_matches_first_molecules(table, shipped: ConformerSet) -> None:
+def test_mmff_route_keeps_the_selection_rule(table, tmp_path: Path, qm9_csv: Path) -> None:
+    # geometry="mmff" (SMILES-only data) draws the same rows as the DFT build and says MMFF in its manifest
     pytest.importorskip("rdkit")
-    manifest = shipped.info["manifest"]
-    seed, n = manifest["seed"], manifest["counts"]["requested"]
-    order = np.random.default_rng(seed).permutation(len(table))[:n]
-    rows = table.iloc[order[:10]].reset_index(drop=True)
-    rebuilt = qm9.build_conformers(rows, seed=seed, progress=False)
-    k = len(rebuilt)
-    assert rebuilt.mol_id == shipped.mol_id[:k]
-    np.testing.assert_allclose(rebuilt.pos, shipped.pos[: rebuilt.pos.shape[0]], atol=1e-8)
+    manifest = qm9.build_qm9_subset(tmp_path / "mmff", seed=0, n=6, csv_path=qm9_csv, geometry="mmff", progress=False)
+    assert manifest["geometry"] == "mmff" and "NOT the DFT" in manifest["geometry_note"]
+    assert manifest["rdkit_version"] not in (None, "")
+    order = np.random.default_rng(0).permutation(len(table))[:6]
+    built = load_conformers(tmp_path / "mmff")
+    assert manifest["counts"]["embedded"] == len(built) == manifest["counts"]["included"]
+    assert list(built.mol_id) == [m for m in table["mol_id"].iloc[order] if m not in manifest["skipped_molecules"]]
+    with pytest.raises(ValueError, match="geometry must be one of"):
+        qm9.build_qm9_subset(tmp_path / "x", n=2, csv_path=qm9_csv, geometry="uff")
+    with pytest.raises(ValueError, match="geometry='dft'"):
+        qm9.build_qm9_subset(tmp_path / "x", n=2, csv_path=qm9_csv, geometry="mmff", xyz=tmp_path)
 
 
 # --------------------------------------------------------------------------------------------------- dataset
@@ -422,3 +433,227 @@ def test_cached_conformers_reused_and_rebuilt(qm9_csv: Path, tmp_path: Path) -> 
     qm9.cached_qm9_conformers(cache, seed=2, csv_path=small)
     assert json.loads((cache / "manifest.json").read_text())["seed"] == 2
     assert len(QM9Dataset(cache)) == json.loads((cache / "manifest.json").read_text())["counts"]["embedded"]
+
+
+# --------------------------------------------------------------------------------------------------- DFT geometries
+
+# The first file of the original QM9 release (dsgdb9nsd_000001.xyz, methane), written exactly as distributed: tabs,
+# a trailing tab on line 2, Mathematica exponents ('*^') where a number is tiny.
+METHANE_XYZ = (
+    "5\n"
+    "gdb 1\t157.7118\t157.70997\t157.70699\t0.\t13.21\t-0.3877\t0.1171\t0.5048\t35.3641\t0.044749\t-40.47893\t"
+    "-40.476062\t-40.475117\t-40.498597\t6.469\t\n"
+    "C\t-0.0126981359\t 1.0858041578\t 0.0080009958\t-0.535689\n"
+    "H\t 0.002150416\t-0.0060313176\t 0.0019761204\t 0.133921\n"
+    "H\t 1.0117308433\t 1.4637511618\t 0.0002765748\t 0.133922\n"
+    "H\t-0.540815069\t 1.4475266138\t-0.8766437152\t 0.133923\n"
+    "H\t-0.5238136345\t 1.4379326443\t 0.9063972942\t 0.133923\n"
+    "1341.307\t1341.3284\t1341.365\t1562.6731\t1562.7453\t3038.3205\t3151.6034\t3151.6788\t3151.7078\n"
+    "C\tC\t\n"
+    "InChI=1S/CH4/h1H4\tInChI=1S/CH4/h1H4\n"
+)
+
+
+@pytest.fixture(scope="module")
+def qm9pack_paths() -> dict[str, Path]:
+    try:
+        return qm9.dft.qm9pack_files()[1]
+    except ImportError:
+        pytest.skip("qm9pack (the 'qm9' extra) is not installed")
+
+
+def _fortran(x: float) -> str:
+    return repr(float(x)).replace("e", "*^")
+
+
+def _xyz_text_from_qm9pack_row(row) -> str:
+    """A release-format file from one qm9pack row (tabs, '*^' exponents: the way the original files are written)."""
+    import ast
+
+    xyz = ast.literal_eval(row["XYZ_Ang"])  # Python literals: the files write 0. and 1.
+    symbols = ast.literal_eval(row["Elements"])
+    charges = ast.literal_eval(row["Mulliken_pop"])
+    freqs = ast.literal_eval(row["Harmonic_Freq_cmi"])
+    labels = [row[qm9.dft.QM9PACK_COLUMNS[t]] for t in ("A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2",
+                                                          "zpve", "u0", "u298", "h298", "g298", "cv")]
+    lines = [str(len(xyz)), "\t".join(["gdb", str(row["Index"]), *(_fortran(v) for v in labels)]) + "\t"]
+    lines += ["\t".join([s, *(_fortran(v) for v in p), _fortran(q)]) for s, p, q in zip(symbols, xyz, charges)]
+    lines += ["\t".join(_fortran(f) for f in freqs), f"{row['SMILES']}\t{row['SMILES']}",
+              f"{row['InChi']}\t{row['InChi']}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_xyz_reader_on_the_release_format() -> None:
+    rec = qm9.read_qm9_xyz(METHANE_XYZ)
+    assert rec.index == 1 and rec.mol_id == "gdb_1"
+    assert rec.z.tolist() == [6, 1, 1, 1, 1]
+    np.testing.assert_array_equal(rec.pos[0], [-0.0126981359, 1.0858041578, 0.0080009958])
+    np.testing.assert_array_equal(rec.charges, [-0.535689, 0.133921, 0.133922, 0.133923, 0.133923])
+    assert rec.labels["A"] == 157.7118 and rec.labels["mu"] == 0.0 and rec.labels["u0"] == -40.47893
+    assert rec.labels["cv"] == 6.469 and rec.frequencies.shape == (9,)
+    assert rec.smiles == rec.smiles_relaxed == "C" and rec.inchi == "InChI=1S/CH4/h1H4"
+    # Mathematica exponents
+    tiny = METHANE_XYZ.replace(" 0.0019761204", "1.9761204*^-3").replace("\t0.\t", "\t-1.5*^-2\t")
+    rec2 = qm9.read_qm9_xyz(tiny)
+    assert rec2.pos[1, 2] == pytest.approx(1.9761204e-3, rel=1e-15) and rec2.labels["mu"] == -0.015
+
+
+def test_malformed_xyz_is_rejected_with_the_line(tmp_path: Path) -> None:
+    lines = METHANE_XYZ.splitlines(keepends=True)
+    cases = {
+        "line 1: expected the number of atoms": ["five\n", *lines[1:]],
+        "line 2: expected 'gdb N'": [lines[0], "gdb 1\t157.7\n", *lines[2:]],
+        "line 4: expected 'El x y z q'": [*lines[:3], "Xx\t0\t0\t0\t0\n", *lines[4:]],
+        "line 5: 'abc' is not a number": [*lines[:4], lines[4].replace("1.4637511618", "abc"), *lines[5:]],
+        "has n \\+ 5 = 10 lines": lines[:7],
+        "expected the SMILES line and the InChI line": [*lines[:-1], "C\n"],
+    }
+    for message, text in cases.items():
+        with pytest.raises(ValueError, match=message):
+            qm9.read_qm9_xyz("".join(text), name="broken.xyz")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        qm9.read_qm9_xyz(tmp_path / "dsgdb9nsd_000001.xyz")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        qm9.load_qm9_xyz(tmp_path / "nowhere")
+    (tmp_path / "dsgdb9nsd_000002.xyz").write_text(METHANE_XYZ)  # says gdb 1
+    with pytest.raises(ValueError, match="disagrees with its name"):
+        qm9.load_qm9_xyz(tmp_path, progress=False)
+    with pytest.raises(ValueError, match="'gdb_<N>'"):
+        qm9.load_qm9_xyz(tmp_path, ["dsgdb9nsd_000002"], progress=False)
+
+
+def test_xyz_files_converted_from_qm9pack_read_back_equal(qm9pack_paths, tmp_path: Path) -> None:
+    import tarfile
+
+    import pandas as pd
+
+    rows = pd.read_csv(qm9pack_paths["qm9_part1.csv"], nrows=25)
+    folder = tmp_path / "release"
+    folder.mkdir()
+    for _, row in rows.iterrows():
+        (folder / row["XYZ_file"]).write_text(_xyz_text_from_qm9pack_row(row))
+    archive = tmp_path / "dsgdb9nsd.xyz.tar.bz2"
+    with tarfile.open(archive, "w:bz2") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=path.name)
+    ids = [f"gdb_{i}" for i in rows["Index"]]
+    reference = qm9.load_qm9_dft(ids, progress=False)
+    assert reference.mol_id == tuple(ids)
+    for source in (folder, archive):
+        got = qm9.load_qm9_xyz(source, progress=False)
+        assert got.mol_id == reference.mol_id and got.smiles == reference.smiles
+        np.testing.assert_array_equal(got.z, reference.z)
+        np.testing.assert_allclose(got.pos, reference.pos, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.targets, reference.targets, rtol=1e-15, atol=1e-12)
+    some = qm9.load_qm9_xyz(archive, ["gdb_7", "gdb_3", "gdb_999999"], progress=False)
+    assert some.mol_id == ("gdb_7", "gdb_3") and list(some.info["missing"]) == ["gdb_999999"]
+    # and build_qm9_subset(xyz=...) takes the same files
+    table_csv = tmp_path / "table.csv"
+    labels = qm9.load_qm9_dft(ids, progress=False)
+    frame = pd.DataFrame(labels.targets, columns=labels.target_names)
+    frame.insert(0, "smiles", labels.smiles)
+    frame.insert(0, "mol_id", labels.mol_id)
+    frame.to_csv(table_csv, index=False)
+    manifest = qm9.build_qm9_subset(tmp_path / "built", seed=3, n=10, csv_path=table_csv, xyz=folder, progress=False)
+    assert manifest["source"]["geometries"] == "qm9 xyz folder" and manifest["counts"]["included"] == 10
+    built = load_conformers(tmp_path / "built")
+    order = np.random.default_rng(3).permutation(len(ids))[:10]
+    assert list(built.mol_id) == [ids[k] for k in order]
+
+
+def test_shipped_geometries_equal_qm9pack(shipped: ConformerSet, qm9pack_paths) -> None:
+    picks = [0, 1, 2, 100, 500, len(shipped) - 1]
+    ids = [shipped.mol_id[i] for i in picks]
+    ref = qm9.load_qm9_dft(ids, progress=False)
+    for k, i in enumerate(picks):
+        z, pos = shipped.molecule(i)
+        z_ref, pos_ref = ref.molecule(k)
+        np.testing.assert_array_equal(z, z_ref)
+        np.testing.assert_allclose(pos, pos_ref, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(shipped.targets[i], ref.targets[k])
+    # uncentred coordinates are the release's, digit for digit (methane, gdb_1)
+    methane = qm9.load_qm9_dft(["gdb_1"], center=False, progress=False)
+    np.testing.assert_array_equal(methane.pos, qm9.read_qm9_xyz(METHANE_XYZ).pos)
+    assert methane.targets[0, methane.target_names.index("u0")] == -40.47893
+
+
+def test_shipped_subset_rebuild_is_identical(shipped: ConformerSet, qm9pack_paths, qm9_csv: Path, table,
+                                             tmp_path: Path) -> None:
+    manifest = shipped.info["manifest"]
+    seed, n = manifest["seed"], manifest["counts"]["requested"]
+    # the selection rule: the first n rows of the seeded permutation, minus those qm9pack lacks
+    order = np.random.default_rng(seed).permutation(len(table))[:n]
+    drawn = list(table["mol_id"].iloc[order])
+    assert list(shipped.mol_id) == [m for m in drawn if m not in manifest["skipped_molecules"]]
+    absent = qm9.load_qm9_dft([*manifest["skipped_molecules"], shipped.mol_id[0]], progress=False)
+    assert absent.mol_id == (shipped.mol_id[0],) and set(absent.info["missing"]) == set(manifest["skipped_molecules"])
+    rebuilt = qm9.build_qm9_subset(tmp_path / "qm9", seed=seed, n=n, csv_path=qm9_csv, progress=False)
+    assert rebuilt["files"] == manifest["files"] and rebuilt["skipped_molecules"] == manifest["skipped_molecules"]
+    assert rebuilt["source"]["files_sha256"] == {k: sha256_file(p) for k, p in qm9pack_paths.items()}
+
+
+def test_shipped_labels_equal_the_shared_csv(shipped: ConformerSet, table) -> None:
+    rows = table.set_index("mol_id").loc[list(shipped.mol_id)]
+    for name in QM9_TARGETS:
+        atol = 5e-3 if name.endswith("_atom") else 0.0  # *_atom derived here from the release's atomref table
+        np.testing.assert_allclose(shipped.target_column(name), rows[name].to_numpy(), rtol=0, atol=atol,
+                                   err_msg=name)
+    for z, energy in FREE_ATOM_U0.items():
+        assert qm9.QM9_FREE_ATOM_ENERGIES["u0"][z] == energy
+
+
+def test_shipped_bond_lengths_are_chemical(shipped: ConformerSet) -> None:
+    # Bonds from each molecule's SMILES (its heavy atoms come first in SMILES order, as in the release's files):
+    # C-C bonds 1.18 (triple) to 1.73 A (strained cages), other heavy-atom bonds 1.15-1.65 A, every H 0.95-1.15 A
+    # from its nearest heavy atom. MMFF conformers broke this (C-C up to 1.995 A, C-N/C-O up to 1.82 A).
+    Chem = pytest.importorskip("rdkit.Chem")
+    checked = 0
+    for i in range(len(shipped)):
+        z, pos = shipped.molecule(i)
+        mol = Chem.MolFromSmiles(shipped.smiles[i])
+        heavy = np.flatnonzero(z > 1)
+        if heavy.tolist() != list(range(mol.GetNumAtoms())) or z[heavy].tolist() != [
+                a.GetAtomicNum() for a in mol.GetAtoms()]:
+            continue
+        checked += 1
+        for bond in mol.GetBonds():
+            a, b = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+            d = float(np.linalg.norm(pos[a] - pos[b]))
+            lo, hi = (1.17, 1.76) if z[a] == z[b] == 6 else (1.10, 1.66)
+            assert lo < d < hi, f"{shipped.mol_id[i]} bond {a}-{b} ({z[a]}-{z[b]}) is {d:.3f} A"
+        h = np.flatnonzero(z == 1)
+        if h.size:
+            nearest = np.linalg.norm(pos[h][:, None] - pos[heavy][None], axis=-1).min(axis=1)
+            assert np.all((nearest > 0.95) & (nearest < 1.15)), shipped.mol_id[i]
+    assert checked >= 0.95 * len(shipped)
+
+
+def test_missing_qm9pack_names_the_extra(monkeypatch, tmp_path: Path, capsys) -> None:
+    from importlib.metadata import PackageNotFoundError
+
+    from workbench import cli
+
+    def absent(name):
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(qm9.dft, "distribution", absent)
+    for call in (lambda: qm9.load_qm9_dft(["gdb_1"]), lambda: qm9.build_qm9_subset(tmp_path / "out")):
+        with pytest.raises(ImportError, match=r"'qm9' extra: pip install 'equivariant-workbench\[qm9\]'"):
+            call()
+    assert cli.main(["build-data", "qm9", "--out", str(tmp_path / "cli")]) == 2
+    assert "'qm9' extra" in capsys.readouterr().err
+    assert not (tmp_path / "cli").exists()
+    with pytest.raises(ValueError, match="'gdb_<N>'"):
+        qm9.dft.parse_mol_ids(["gdb_0"])
+    with pytest.raises(ValueError, match="repeat"):
+        qm9.dft.parse_mol_ids(["gdb_1", "gdb_1"])
+
+
+@pytest.mark.slow
+def test_full_qm9_loads_from_qm9pack(qm9pack_paths) -> None:
+    full = qm9.load_qm9_dft(progress=False)
+    assert len(full) == 130_831 and full.target_names == tuple(QM9_TARGETS)
+    assert full.mol_id[0] == "gdb_1" and full.mol_id[-1] == "gdb_133885"
+    assert set(np.unique(full.z).tolist()) == {1, 6, 7, 8, 9} and full.n_atoms.max() == 29
+    np.testing.assert_allclose(np.add.reduceat(full.pos, full.ptr[:-1], axis=0) / full.n_atoms[:, None], 0.0,
+                               atol=1e-9)

@@ -7,8 +7,15 @@ One module per concern; every public name is importable from ``workbench.data.qm
 - :mod:`~workbench.data.qm9.paths`: where the CSV is (:func:`find_qm9_csv`) and the shipped subset
   (:data:`DEFAULT_QM9_DIR`);
 - :mod:`~workbench.data.qm9.table`: :func:`load_qm9_table`;
-- :mod:`~workbench.data.qm9.conformers`: :class:`ConformerSet`, the RDKit builder, save/load with a manifest,
-  the cache;
+- :mod:`~workbench.data.qm9.conformers`: :class:`ConformerSet`, the RDKit MMFF94 builder (SMILES-only data),
+  save/load with a manifest;
+- :mod:`~workbench.data.qm9.dft`: :func:`load_qm9_dft`, the whole QM9 with its DFT geometries from qm9pack (the
+  ``qm9`` extra);
+- :mod:`~workbench.data.qm9.xyz`: :func:`read_qm9_xyz` / :func:`load_qm9_xyz`, the original release's
+  ``dsgdb9nsd_NNNNNN.xyz`` files from a folder or its ``.tar.bz2``;
+- :mod:`~workbench.data.qm9.atomization`: :data:`QM9_FREE_ATOM_ENERGIES`, :func:`atomization_energies`;
+- :mod:`~workbench.data.qm9.subset`: :func:`build_qm9_subset` (the shipped subset, ``workbench build-data qm9``)
+  and :func:`cached_qm9_conformers`;
 - :mod:`~workbench.data.qm9.dataset`: :class:`QM9Dataset` and its :class:`QM9Item` s (batch them with
   :func:`workbench.data.batch.collate_atoms`);
 - :mod:`~workbench.data.qm9.normalization`: :class:`TargetNormalizer`, :class:`AtomReferences`,
@@ -26,25 +33,23 @@ Where the data come from
     users who are online can fetch the full QM9 release from :data:`QM9_PUBLIC_URL` themselves. The shipped
     subset ``data/qm9`` (:data:`DEFAULT_QM9_DIR`) loads without the CSV and without RDKit.
 
-Geometries are MMFF94, not DFT
-    :func:`build_conformers` embeds each SMILES with RDKit ETKDGv3 and relaxes it with MMFF94; the QM9 labels
-    belong to the DFT-relaxed geometries, so any MAE reported on these conformers must say so.
+Geometries are DFT
+    The shipped subset holds the B3LYP/6-31G(2df,p) relaxed geometries of the QM9 release, the ones the labels
+    belong to (from qm9pack, or from the original ``.xyz`` files with ``workbench build-data qm9 --xyz DIR``).
+    :func:`build_conformers` (``build_qm9_subset(geometry="mmff")``) embeds SMILES with RDKit ETKDGv3 and relaxes
+    them with MMFF94, for data that have no coordinates; an MAE reported on such conformers must say so.
 """
 
 from __future__ import annotations
 
 from workbench.data.interop import to_ase, to_pyg
-from workbench.data.qm9.conformers import (
-    ConformerSet,
-    build_conformers,
-    build_qm9_subset,
-    cached_qm9_conformers,
-    load_conformers,
-    save_conformers,
-)
+from workbench.data.qm9.atomization import QM9_FREE_ATOM_ENERGIES, atomization_energies
+from workbench.data.qm9.conformers import ConformerSet, build_conformers, load_conformers, save_conformers
 from workbench.data.qm9.dataset import QM9Dataset, QM9Item
+from workbench.data.qm9.dft import QM9PACK_VERSION, load_qm9_dft
 from workbench.data.qm9.normalization import AtomReferences, TargetNormalizer, fit_atom_references
 from workbench.data.qm9.paths import DEFAULT_QM9_CSV, DEFAULT_QM9_DIR, QM9_CSV_ENV, find_qm9_csv
+from workbench.data.qm9.subset import QM9_GEOMETRIES, build_qm9_subset, cached_qm9_conformers
 from workbench.data.qm9.table import load_qm9_table
 from workbench.data.qm9.units import (
     ELEMENT_SYMBOLS,
@@ -57,6 +62,7 @@ from workbench.data.qm9.units import (
     hartree_to_mev,
     validate_target_names,
 )
+from workbench.data.qm9.xyz import QM9XYZRecord, load_qm9_xyz, read_qm9_xyz
 from workbench.data.splits import fixed_split
 
 __all__ = [
@@ -70,6 +76,10 @@ __all__ = [
     "HARTREE_TO_MEV",
     "HARTREE_TO_KCAL_PER_MOL",
     "ELEMENT_SYMBOLS",
+    "QM9_FREE_ATOM_ENERGIES",
+    "QM9PACK_VERSION",
+    "QM9_GEOMETRIES",
+    "QM9XYZRecord",
     "ConformerSet",
     "QM9Item",
     "QM9Dataset",
@@ -82,6 +92,10 @@ __all__ = [
     "cached_qm9_conformers",
     "save_conformers",
     "load_conformers",
+    "load_qm9_dft",
+    "read_qm9_xyz",
+    "load_qm9_xyz",
+    "atomization_energies",
     "fixed_split",
     "fit_atom_references",
     "hartree_to_mev",

@@ -1,10 +1,11 @@
-"""QM9 conformers: RDKit ETKDG + MMFF94 geometries built from SMILES, a verified on-disk format and a cache.
+"""QM9 conformers: the :class:`ConformerSet` container, its verified on-disk format, and RDKit ETKDG + MMFF94
+geometries built from SMILES (for SMILES-only data such as a user's own molecules).
 
-Geometries are MMFF94, not DFT
-    The CSV has SMILES but no coordinates. :func:`build_conformers` embeds each SMILES with RDKit ETKDGv3 (fixed
-    seed) and relaxes it with MMFF94. The QM9 labels belong to the DFT-relaxed geometries, so a model trained on
-    these conformers sees slightly different structures than the ones the labels were computed for; any MAE
-    reported on them must say so.
+The shipped subset holds the DFT geometries of the QM9 release (:mod:`workbench.data.qm9.dft`,
+:mod:`workbench.data.qm9.xyz`, built by :func:`~workbench.data.qm9.build_qm9_subset`). :func:`build_conformers`
+is the route for data that have SMILES but no coordinates: it embeds each SMILES with RDKit ETKDGv3 (fixed seed)
+and relaxes it with MMFF94. For QM9 labels those conformers differ from the DFT-relaxed geometries the labels were
+computed for (about 1.4% of them have bonds stretched to 1.7-2.0 Å), so any MAE reported on them must say so.
 
 On-disk format (``data/qm9/`` ships about 1,000 molecules)
     ``qm9_conformers.npz`` (written byte-for-byte reproducibly, no pickles) holds, for ``M`` molecules and
@@ -20,8 +21,8 @@ On-disk format (``data/qm9/`` ships about 1,000 molecules)
     ``smiles``   [M] str      the SMILES each conformer was built from
     ========== ============ ============================================================
 
-    ``manifest.json`` beside it records the builder, workbench/RDKit/numpy versions, seed, method, the counts
-    (requested / embedded / skipped, with the skipped ids and reasons) and the sha256 of every file;
+    ``manifest.json`` beside it records the builder, versions, seed, method, source, ``geometry_note``, the counts
+    (requested / included / skipped, with the skipped ids and reasons) and the sha256 of every file;
     :func:`load_conformers` refuses a file whose sha256 does not match.
 """
 
@@ -37,16 +38,21 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from workbench.data.manifest import MANIFEST_NAME, read_verified_npz, sha256_file, write_npz_reproducible
-from workbench.data.qm9.paths import DEFAULT_QM9_CSV, DEFAULT_QM9_DIR, QM9_CSV_ENV, find_qm9_csv
-from workbench.data.qm9.table import ID_COLUMNS, load_qm9_table
+from workbench.data.qm9.paths import DEFAULT_QM9_DIR
+from workbench.data.qm9.table import ID_COLUMNS
 from workbench.data.qm9.units import ELEMENT_SYMBOLS, QM9_TARGETS, validate_target_names
 from workbench.version import __version__
 
-__all__ = ["ConformerSet", "build_conformers", "save_conformers", "load_conformers", "build_qm9_subset",
-           "cached_qm9_conformers"]
+__all__ = ["ConformerSet", "build_conformers", "save_conformers", "load_conformers", "MMFF_GEOMETRY_NOTE"]
 
 _NPZ = "qm9_conformers.npz"
 _MANIFEST = MANIFEST_NAME
+
+#: The ``geometry_note`` of a folder built from SMILES by :func:`build_conformers`.
+MMFF_GEOMETRY_NOTE: str = (
+    "Geometries are RDKit ETKDGv3 + MMFF94 force-field conformers built from SMILES, NOT the DFT "
+    "(B3LYP/6-31G(2df,p)) relaxed geometries the QM9 labels belong to."
+)
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,10 @@ def save_conformers(conformers: ConformerSet, out_dir: str | Path, manifest_extr
                     ) -> dict[str, Any]:
     """Write ``qm9_conformers.npz`` and ``manifest.json`` into ``out_dir``; returns the manifest.
 
-    The npz is written with fixed zip timestamps, so equal data give byte-identical files (and equal sha256).
+    ``counts`` come from ``conformers.info`` (``requested``, ``skipped``, ``skipped_molecules``, ``embedded`` for
+    RDKit builds; ``included`` is ``len(conformers)``); ``geometry_note`` defaults to :data:`MMFF_GEOMETRY_NOTE`;
+    ``manifest_extra`` adds or overrides top-level keys. The npz is written with fixed zip timestamps, so equal
+    data give byte-identical files (and equal sha256).
     """
     if not isinstance(conformers, ConformerSet):
         raise TypeError(f"conformers must be a ConformerSet, got {type(conformers).__name__}")
@@ -263,16 +272,14 @@ def save_conformers(conformers: ConformerSet, out_dir: str | Path, manifest_extr
         "numpy_version": np.__version__,
         "counts": {
             "requested": int(info.get("requested", len(conformers))),
-            "embedded": int(info.get("embedded", len(conformers))),
+            "included": len(conformers),
+            **({"embedded": int(info["embedded"])} if "embedded" in info else {}),
             "skipped": int(info.get("skipped", 0)),
             "atoms": int(conformers.z.shape[0]),
         },
         "skipped_molecules": dict(info.get("skipped_molecules", {})),
         "seed": info.get("seed"),
-        "geometry_note": (
-            "Geometries are RDKit ETKDGv3 + MMFF94 force-field conformers built from SMILES, NOT the DFT "
-            "(B3LYP/6-31G(2df,p)) relaxed geometries the QM9 labels belong to."
-        ),
+        "geometry_note": MMFF_GEOMETRY_NOTE,
         "units": {"pos": "angstrom", **{k: u for k, (u, _) in QM9_TARGETS.items() if k in conformers.target_names}},
         "format": "numpy npz (no pickles): z [A] int8, pos [A,3] f64, ptr [M+1] i64, targets [M,T] f64, "
         "target_names [T], mol_id [M], smiles [M]",
@@ -299,8 +306,9 @@ def load_conformers(root: str | Path | None = None, *, verify: bool = True) -> C
             (e.g. NaN coordinates).
     """
     folder = Path(root) if root is not None else DEFAULT_QM9_DIR
-    how = ("build the subset with workbench.data.qm9.build_qm9_subset(out_dir) (needs rdkit and the QM9 CSV: an "
-           f"argument, ${QM9_CSV_ENV} or {DEFAULT_QM9_CSV} searched upwards) or pass the folder that holds it")
+    how = ("build the subset with workbench.data.qm9.build_qm9_subset(out_dir) (`workbench build-data qm9`: DFT "
+           "geometries from the 'qm9' extra or the original QM9 .xyz files; RDKit MMFF94 from SMILES with "
+           "geometry='mmff') or pass the folder that holds it")
     manifest, arrays, entry = read_verified_npz(folder, _NPZ, how, "rebuild with build_qm9_subset()", verify)
     conformers = ConformerSet(
         z=arrays["z"],
@@ -316,79 +324,3 @@ def load_conformers(root: str | Path | None = None, *, verify: bool = True) -> C
         raise ValueError(f"{folder / entry['file']} holds {len(conformers)} molecules, "
                          f"the manifest says {entry['n_molecules']}")
     return conformers
-
-
-def build_qm9_subset(
-    out_dir: str | Path | None = None, seed: int = 0, n: int | None = 1000, csv_path: str | Path | None = None
-) -> dict[str, Any]:
-    """Build the shipped QM9 subset: ``n`` rows of the table drawn with ``seed``, conformers, npz + manifest.
-
-    Rows are drawn without replacement by ``numpy.random.default_rng(seed).permutation`` of the de-duplicated
-    table, then kept in that order; molecules RDKit cannot build are skipped (so ``embedded <= n``).
-    This is the ``workbench build-data qm9`` hook.
-
-    Args:
-        out_dir: target folder (default :data:`DEFAULT_QM9_DIR`).
-        seed: seed of the row draw and of ETKDG.
-        n: number of molecules requested (``1 <= n <= rows``; ``None``: every row of the table).
-        csv_path: the QM9 CSV (default: ``$WORKBENCH_QM9_CSV``, else :data:`DEFAULT_QM9_CSV` searched upwards).
-
-    Returns:
-        The manifest written to ``<out_dir>/manifest.json``.
-    """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    table = load_qm9_table(csv_path)
-    n = len(table) if n is None else n
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(table):
-        raise ValueError(f"n must be an int in [1, {len(table)}], got {n!r}")
-    import rdkit  # noqa: F401  (fail early with a clear ImportError below if missing)
-
-    order = np.random.default_rng(seed).permutation(len(table))[:n]
-    conformers = build_conformers(table.iloc[order].reset_index(drop=True), seed=seed)
-    extra = {
-        "rdkit_version": rdkit.__version__,
-        "method": (
-            f"rows: numpy.random.default_rng({seed}).permutation of the mol_id-deduplicated table, first {n}; "
-            f"RDKit AddHs, EmbedMolecule(ETKDGv3, randomSeed={seed}; on failure again with useRandomCoords=True), "
-            "MMFFOptimizeMolecule(MMFF94, "
-            "maxIters=2000); failures skipped and counted; positions centred on the atom centroid"
-        ),
-        "source": {
-            "table": Path(table.attrs["source"]).name,
-            "table_sha256": sha256_file(Path(table.attrs["source"])),
-            "table_rows": len(table),
-            "duplicates_dropped": int(table.attrs["n_duplicates_dropped"]),
-            "labels": "QM9 (Ramakrishnan et al., Sci. Data 1, 140022, 2014; CC0), B3LYP/6-31G(2df,p)",
-        },
-    }
-    return save_conformers(conformers, out_dir if out_dir is not None else DEFAULT_QM9_DIR, extra)
-
-
-def cached_qm9_conformers(
-    cache_dir: str | Path, seed: int = 0, n: int | None = None, csv_path: str | Path | None = None
-) -> Path:
-    """Build QM9 conformers into ``cache_dir`` once and reuse them afterwards; returns ``cache_dir``.
-
-    The folder is reused when its manifest verifies and records the same ``seed``, the same number of requested
-    molecules and the same CSV (by sha256; ``csv_path`` is resolved by :func:`find_qm9_csv`); otherwise it is
-    rebuilt with :func:`build_qm9_subset` (needs RDKit; about 16 s per 1,000 molecules on one CPU core, measured
-    with RDKit 2026.09). Pass the result to :class:`QM9Dataset`.
-    """
-    folder = Path(cache_dir)
-    table_path = find_qm9_csv(csv_path)
-    if (folder / _MANIFEST).is_file():
-        try:
-            manifest = load_conformers(folder, verify=True).info["manifest"]
-        except (ValueError, FileNotFoundError, KeyError):
-            manifest = None
-        if manifest is not None:
-            want_n = manifest.get("source", {}).get("table_rows") if n is None else n
-            if (
-                manifest.get("seed") == seed
-                and manifest.get("counts", {}).get("requested") == want_n
-                and manifest.get("source", {}).get("table_sha256") == sha256_file(table_path)
-            ):
-                return folder
-    build_qm9_subset(folder, seed=seed, n=n, csv_path=table_path)
-    return folder
