@@ -43,8 +43,10 @@ from workbench.data.qm9 import (
     HARTREE_TO_MEV,
     QM9_ENERGY_TARGETS,
     QM9_TARGETS,
+    QM9PACK_VERSION,
     QM9Dataset,
     cached_qm9_conformers,
+    cached_qm9_full,
     fit_atom_references,
     fixed_split,
     validate_target_names,
@@ -166,11 +168,15 @@ class QM9RunConfig:
     the same split with the same loop. ``baseline``: the model the comparison table is relative to (SchNet, the
     invariant baseline, by default; ``""`` for none); it keeps its own radial basis. ``num_basis``: radial basis
     functions of every other model (0: each model's default, SchNet 50 Gaussians, the others 8 Bessel functions).
-    ``data_path``: ``""`` for the shipped subset (``data/qm9``), a conformer folder (``manifest.json`` +
-    ``qm9_conformers.npz``), or a QM9 CSV (conformers are then built once with RDKit into ``cache_dir``; default
-    ``<root>/qm9/<csv name>-seed<seed>`` with the root ``$WORKBENCH_CACHE`` or ``~/.cache/equivariant-workbench``).
-    ``n_train``, ``n_val``, ``n_test``: caps on the split parts (0 = the whole part). The split itself is fixed
-    by ``split_seed`` (80/10/10 of the dataset) so that runs with different models share it.
+    ``data_path``: ``""`` for the shipped subset (``data/qm9``, 983 molecules with DFT geometries), ``"qm9pack"``
+    for the whole QM9 release with its DFT geometries (130,831 molecules; the ``qm9`` extra; built once into
+    ``cache_dir``, default ``<root>/qm9/qm9pack-<version>``), a conformer folder (``manifest.json`` +
+    ``qm9_conformers.npz``), or a QM9 CSV of SMILES (RDKit MMFF94 conformers are then built once into
+    ``cache_dir``; default ``<root>/qm9/<csv name>-seed<seed>``); the cache root is ``$WORKBENCH_CACHE`` or
+    ``~/.cache/equivariant-workbench``. ``split``: train/val/test fractions of the dataset, fixed by
+    ``split_seed`` so that runs with different models share it (default 80/10/10; the papers' QM9 split of 110k /
+    10k / rest of 130,831 is ``(0.8408, 0.0764, 0.0828)``). ``n_train``, ``n_val``, ``n_test``: caps on the split
+    parts (0 = the whole part).
     """
 
     models: Sequence[str] = ("nequip", "schnet")
@@ -192,6 +198,7 @@ class QM9RunConfig:
     ema_decay: float = 0.99
     seed: int = 0
     split_seed: int = 0
+    split: Sequence[float] = (0.8, 0.1, 0.1)
     data_path: str = ""
     cache_dir: str = ""
     checkpoint_every: int = 100
@@ -200,6 +207,7 @@ class QM9RunConfig:
 
     def __post_init__(self) -> None:
         self.models = tuple(m.lower() for m in name_tuple(self.models))
+        self.split = tuple(float(f) for f in self.split)
         self.baseline = self.baseline.lower()
 
     def validate(self) -> None:
@@ -218,6 +226,8 @@ class QM9RunConfig:
                               "checkpoint_every": 1})
         check_numbers(self, (("lr", 0.0, True), ("weight_decay", 0.0, False), ("r_max", 0.0, True),
                              ("ema_decay", 0.0, False)))
+        if len(self.split) != 3 or min(self.split) <= 0 or abs(sum(self.split) - 1.0) > 1e-9:
+            raise ValueError(f"split must be three positive train/val/test fractions summing to 1, got {self.split}")
         if self.ema_decay >= 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 = no EMA), got {self.ema_decay!r}")
 
@@ -251,6 +261,13 @@ def resolve_qm9_data(data_path: str | Path = "", cache_dir: str | Path = "", see
     FileNotFoundError naming the expected path and the shipped subset."""
     if not str(data_path):
         return DEFAULT_QM9_DIR
+    if str(data_path) == "qm9pack":
+        root = cache_root()
+        if str(cache_dir):
+            return cached_qm9_full(cache_dir)
+        if root is None:  # WORKBENCH_CACHE=off: build into a fresh temporary folder (~10 s)
+            return cached_qm9_full(tempfile.mkdtemp(prefix="workbench-qm9pack-"))
+        return cached_qm9_full(root / "qm9" / f"qm9pack-{QM9PACK_VERSION}")
     path = Path(data_path).expanduser()
     if not path.exists():
         raise FileNotFoundError(
@@ -328,7 +345,7 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
     guard_run_folder(out, config, _RESUMABLE_FIELDS, "qm9")
 
     full = QM9Dataset(folder, targets=[task.target])
-    split = fixed_split(len(full), seed=config.split_seed, path=out / "split.json")
+    split = fixed_split(len(full), seed=config.split_seed, fractions=config.split, path=out / "split.json")
     train_idx = _cap(split["train"], config.n_train, config.split_seed)
     val_idx = _cap(split["val"], config.n_val, config.split_seed + 1)
     test_idx = _cap(split["test"], config.n_test, config.split_seed + 2)

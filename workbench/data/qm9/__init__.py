@@ -49,7 +49,7 @@ from workbench.data.qm9.dataset import QM9Dataset, QM9Item
 from workbench.data.qm9.dft import QM9PACK_VERSION, load_qm9_dft
 from workbench.data.qm9.normalization import AtomReferences, TargetNormalizer, fit_atom_references
 from workbench.data.qm9.paths import DEFAULT_QM9_CSV, DEFAULT_QM9_DIR, QM9_CSV_ENV, find_qm9_csv
-from workbench.data.qm9.subset import QM9_GEOMETRIES, build_qm9_subset, cached_qm9_conformers
+from workbench.data.qm9.subset import QM9_GEOMETRIES, build_qm9_subset, cached_qm9_conformers, cached_qm9_full
 from workbench.data.qm9.table import load_qm9_table
 from workbench.data.qm9.units import (
     ELEMENT_SYMBOLS,
@@ -90,6 +90,7 @@ __all__ = [
     "build_conformers",
     "build_qm9_subset",
     "cached_qm9_conformers",
+    "cached_qm9_full",
     "save_conformers",
     "load_conformers",
     "load_qm9_dft",
