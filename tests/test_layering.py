@@ -120,6 +120,18 @@ def layer_violations(root: Path) -> list[str]:
     return bad
 
 
+def _has_reason(lines: list[str], line: int) -> bool:
+    """A comment on the import's own line, or on the line above its block of consecutive import lines."""
+    if "#" in lines[line - 1]:
+        return True
+    i = line - 2
+    while i >= 0 and lines[i].strip().startswith(("import ", "from ")):
+        if "#" in lines[i]:
+            return True
+        i -= 1
+    return i >= 0 and lines[i].strip().startswith("#")
+
+
 def lazy_import_violations(root: Path) -> list[str]:
     """Imports inside functions that are not of an optional heavy dependency with a one-line reason comment
     (on the same line or the line above)."""
@@ -132,7 +144,7 @@ def lazy_import_violations(root: Path) -> list[str]:
             where = f"{path.relative_to(root)}:{line}"
             if target.split(".")[0] not in OPTIONAL_HEAVY:
                 bad.append(f"{where}: lazy import of {target} (only optional heavy dependencies may be lazy)")
-            elif "#" not in lines[line - 1] and not lines[line - 2].strip().startswith("#"):
+            elif not _has_reason(lines, line):
                 bad.append(f"{where}: lazy import of {target} without a one-line reason comment")
     return bad
 

@@ -6,6 +6,10 @@ from typing import Any
 
 import torch
 
+from workbench.groups import o3
+from workbench.kernels import resolve_backend, spherical_harmonics
+from workbench.kernels.dispatch import check_backend
+
 __all__ = ["SphericalHarmonics"]
 
 
@@ -23,9 +27,6 @@ class SphericalHarmonics(torch.nn.Module):
     def __init__(self, irreps_out: Any, normalize: bool = True, normalization: str = "component",
                  backend: str = "auto") -> None:
         super().__init__()
-        from workbench.groups import o3
-        from workbench.kernels.dispatch import check_backend
-
         if normalization not in ("component", "norm", "integral"):
             raise ValueError(f"normalization={normalization!r}; expected 'component', 'norm' or 'integral'")
         if isinstance(irreps_out, int):
@@ -48,8 +49,6 @@ class SphericalHarmonics(torch.nn.Module):
         if x.numel() == 0:
             return x.new_zeros(x.shape[:-1] + (self.irreps_out.dim,))
         if self.backend != "torch" and self.irreps_out.lmax <= 10:
-            from workbench.kernels import resolve_backend, spherical_harmonics
-
             if resolve_backend(self.backend, x) == "triton":
                 flat = x.reshape(-1, 3)
                 if self.normalize and not bool(torch.isfinite(flat).all()):

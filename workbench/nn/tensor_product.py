@@ -41,6 +41,8 @@ from typing import Any, NamedTuple
 import torch
 
 from workbench.groups import Irreps, LieGroup, as_irreps, o3
+from workbench.kernels import resolve_backend, uvu_spec, uvu_tensor_product
+from workbench.kernels.dispatch import check_backend
 from workbench.nn._constants import ConstantsMixin
 
 __all__ = [
@@ -166,8 +168,6 @@ class TensorProduct(ConstantsMixin):
     ) -> None:
         super().__init__()
         self._init_constants()
-        from workbench.kernels.dispatch import check_backend
-
         check_backend(backend)
         if irrep_normalization not in ("component", "norm", "none"):
             raise ValueError(f"irrep_normalization={irrep_normalization!r}; expected 'component', 'norm' or 'none'")
@@ -600,8 +600,6 @@ class TensorProduct(ConstantsMixin):
         if not self.shared_weights:
             w = w.expand(batch + (self.weight_numel,)).reshape(-1, self.weight_numel)
         if self._kernel_instructions is not None and self.backend != "torch" and x1.shape[0] > 0:
-            from workbench.kernels import resolve_backend
-
             if resolve_backend(self.backend, x1) == "triton":
                 return self._contract_triton(x1, x2, w).reshape(batch + (self._dim_out,))
         out = self._contract(x1, x2, w)
@@ -614,8 +612,6 @@ class TensorProduct(ConstantsMixin):
             raise ValueError("the Triton kernels cover O(3) products whose instructions are all 'uvu' with weights "
                              "and default variances; this one is not")
         if self._kernel_spec is None:
-            from workbench.kernels import uvu_spec
-
             self._kernel_spec = uvu_spec(self.irreps_in1, self.irreps_in2, self.irreps_out, self._kernel_instructions,
                                          irrep_normalization=self.irrep_normalization,
                                          path_normalization=self.path_normalization)
@@ -623,8 +619,6 @@ class TensorProduct(ConstantsMixin):
 
     def _contract_triton(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """The uvu product by the Triton kernel (per-row weights; shared weights are broadcast to the rows)."""
-        from workbench.kernels import uvu_tensor_product
-
         if self.shared_weights:
             w = w.expand(x1.shape[0], self.weight_numel)
         return uvu_tensor_product(x1, x2, w, self.kernel_spec(), backend="triton")
