@@ -23,6 +23,9 @@ ENTRY_POINTS = [
     ("workbench.nn.linear", "Linear"),
     ("workbench.equivariance.lie_derivative", "lie_derivative"),
     ("workbench.pipelines.compare", "compare_models"),
+    ("workbench.pipelines.qm9", "run_qm9"),
+    ("workbench.nn.activation", "Gate.from_irreps"),
+    ("workbench.models.mace", "MACE"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -30,7 +33,9 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 def _doctests(module_name: str, attribute: str) -> list[doctest.DocTest]:
     module = importlib.import_module(module_name)
-    obj = getattr(module, attribute) if attribute else module
+    obj = module
+    for part in attribute.split(".") if attribute else ():
+        obj = getattr(obj, part)
     name = f"{module_name}.{attribute}" if attribute else module_name
     tests = doctest.DocTestFinder(recurse=False).find(obj, name, module=module, globs=vars(module).copy())
     return [t for t in tests if t.examples]

@@ -40,6 +40,20 @@ class MACE(MolecularModel):
         correlation: order of the symmetric contraction (MACE: 3, i.e. 4-body messages).
         num_layers: number of layers (MACE: 2).
         num_basis, radial_hidden, avg_num_neighbors: radial embedding and message normalization.
+
+    Examples:
+        >>> import torch
+        >>> from workbench.groups import o3
+        >>> from workbench.models import MACE
+        >>> _ = torch.manual_seed(0)
+        >>> model = MACE(channels=8, lmax=1, sh_lmax=2, correlation=3).double()
+        >>> z = torch.tensor([8, 1, 1])                                    # water
+        >>> pos = torch.tensor([[0.0, 0.0, 0.12], [0.0, 0.76, -0.47], [0.0, -0.76, -0.47]], dtype=torch.float64)
+        >>> batch = torch.zeros(3, dtype=torch.long)
+        >>> energy = model(z, pos, batch, 1)                                # [B] = [1]
+        >>> rotation = o3.rand_matrix(dtype=torch.float64)
+        >>> bool(torch.allclose(model(z, pos @ rotation.T, batch, 1), energy, atol=1e-10))   # invariant
+        True
     """
 
     def __init__(self, channels: int = 32, lmax: int = 1, sh_lmax: int = 2, correlation: int = 3,

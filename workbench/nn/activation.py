@@ -187,7 +187,14 @@ class Gate(torch.nn.Module):
         irrep found in ``irreps_hidden`` (``0e`` for O(3)); a non-O(3) ``irreps_hidden`` without a trivial
         segment raises ValueError.
 
-        Example: ``Gate.from_irreps("8x0e+8x1o+8x2e").irreps_in == o3.Irreps("24x0e+8x1o+8x2e")``.
+        Examples:
+            >>> import torch
+            >>> from workbench.nn import Gate
+            >>> gate = Gate.from_irreps("8x0e+8x1o+8x2e")
+            >>> gate.irreps_in, gate.irreps_out
+            (24x0e+8x1o+8x2e, 8x0e+8x1o+8x2e)
+            >>> gate(torch.randn(10, gate.irreps_in.dim)).shape
+            torch.Size([10, 72])
         """
         hidden = as_irreps(irreps_hidden, group)
         scalars = [(m, ir) for m, ir in hidden if hidden.is_trivial(ir)]

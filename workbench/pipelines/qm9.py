@@ -335,6 +335,16 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
             ``output_dir`` holding a run with another configuration. Nothing is written before validation.
         TypeError: an unknown keyword override (the message lists the valid fields).
         FileNotFoundError: ``data_path`` does not exist (the message names the shipped subset).
+
+    Examples:
+        >>> import tempfile
+        >>> from workbench.pipelines import run_qm9
+        >>> result = run_qm9(models=["mace", "schnet"], target="gap", n_train=32, n_val=16, n_test=16, epochs=1,
+        ...                  channels=8, progress=False, output_dir=tempfile.mkdtemp())
+        >>> list(result.comparison["model"]), result.metrics["baseline"], result.metrics["unit"]
+        (['mace', 'schnet'], 'schnet', 'Ha')
+        >>> bool(result.comparison.set_index("model").loc["schnet", "ratio_to_baseline"] == 1.0)
+        True
     """
     config = resolve_config(QM9RunConfig, config, overrides, "run_qm9")
     task = target_task(config.target)
