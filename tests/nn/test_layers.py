@@ -155,3 +155,19 @@ def test_complex_constant_tables_follow_dtype_casts(lorentz) -> None:
                 buf = tp.get_buffer(n)
                 assert buf.dtype == expected
                 assert torch.equal(buf, tp._constant_masters[n].to(expected))
+
+
+def test_every_layer_exposes_its_irreps_as_groups_irreps():
+    """One vocabulary: irreps_in/irreps_out (irreps_in1/irreps_in2 for tensor products) are groups.Irreps."""
+    from workbench import nn as wnn
+    from workbench.groups import Irreps
+
+    h = "2x0e+1x1o"
+    layers = [wnn.Linear(h, "1x0e+1x1o"), wnn.Gate.from_irreps(h), wnn.NormActivation(h),
+              wnn.EquivariantLayerNorm(h), wnn.EquivariantDropout(h, 0.1), wnn.SphericalHarmonics(2),
+              wnn.SymmetricContraction("2x0e+2x1o", "2x0e+2x1o", correlation=2, num_elements=1),
+              wnn.EquivariantConvolution(h, h, lmax=1, r_max=3.0)]
+    for layer in layers:
+        assert isinstance(layer.irreps_in, Irreps) and isinstance(layer.irreps_out, Irreps), type(layer).__name__
+    tp = wnn.FullyConnectedTensorProduct(h, "0e+1o", "1x0e+1x1o")
+    assert all(isinstance(i, Irreps) for i in (tp.irreps_in1, tp.irreps_in2, tp.irreps_out))

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from workbench.groups import Irreps, LieGroup, as_irreps, o3
+from workbench.nn.same_irreps import SameIrreps
 
 __all__ = ["Gate", "NormActivation", "Normalize2Mom", "activation_parity", "second_moment_constant"]
 
@@ -238,7 +239,7 @@ def _concat(*spaces: Any) -> Any:
     return Irreps(spaces[0].group, segs)
 
 
-class NormActivation(torch.nn.Module):
+class NormActivation(SameIrreps, torch.nn.Module):
     """``x_c -> x_c * f(|x_c| + b_c) / |x_c|`` per irrep copy ``c`` (``normalize=True``) or ``x_c * f(|x_c|)``.
 
     ``|x_c| = sqrt(sum_k x_ck^2 + eps^2)`` (smooth at 0). Input/output ``[..., irreps.dim]``. O(3) or compact

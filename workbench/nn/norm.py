@@ -14,11 +14,12 @@ from typing import Any
 import torch
 
 from workbench.groups import LieGroup, as_irreps
+from workbench.nn.same_irreps import SameIrreps
 
 __all__ = ["EquivariantLayerNorm", "EquivariantDropout"]
 
 
-class EquivariantLayerNorm(torch.nn.Module):
+class EquivariantLayerNorm(SameIrreps, torch.nn.Module):
     """Equiformer's equivariant LayerNorm on ``[..., irreps.dim]`` (O(3) or compact groups).
 
     Args:
@@ -68,7 +69,7 @@ class EquivariantLayerNorm(torch.nn.Module):
         return torch.cat(outs, dim=-1) if outs else x
 
 
-class EquivariantDropout(torch.nn.Module):
+class EquivariantDropout(SameIrreps, torch.nn.Module):
     """Drops whole irrep copies with probability ``p`` during training (scaled by ``1/(1-p)``); identity in
     eval mode. Input/output ``[..., irreps.dim]``."""
 

@@ -33,6 +33,7 @@ class SphericalHarmonics(torch.nn.Module):
             irreps_out = o3.Irreps.spherical_harmonics(irreps_out)
         elif isinstance(irreps_out, (list, tuple)) and all(isinstance(v, int) for v in irreps_out):
             irreps_out = o3.Irreps([(1, (l, (-1) ** l)) for l in irreps_out])
+        self.irreps_in = o3.Irreps("1o")  # the edge vector (x, y, z)
         self.irreps_out = o3.Irreps(irreps_out)
         for mul, ir in self.irreps_out:
             if mul != 1 or ir.p != (-1) ** ir.l:
