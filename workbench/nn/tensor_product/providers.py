@@ -29,21 +29,22 @@ a module change. A new backend is one entry in the list::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 
 from workbench.kernels import resolve_backend
 from workbench.nn.tensor_product.kernel import INELIGIBLE, KernelEvaluator
 
-if TYPE_CHECKING:  # the layer imports this module; the annotation only names it
-    from workbench.nn.tensor_product.layer import TensorProduct
+#: The product handed to a provider: a :class:`~workbench.nn.tensor_product.layer.TensorProduct` (the layer
+#: imports this module, so it is not imported back here).
+TensorProduct = Any
 
 __all__ = ["PROVIDERS", "Evaluator", "Provider", "grouped_provider", "select_evaluator", "triton_provider",
            "uvu_provider"]
 
 Evaluator = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-Provider = Callable[["TensorProduct", str, torch.device, torch.dtype], "Evaluator | None"]
+Provider = Callable[[TensorProduct, str, torch.device, torch.dtype], "Evaluator | None"]
 
 
 def triton_provider(product: TensorProduct, backend: str, device: torch.device, dtype: torch.dtype) -> Evaluator | None:
