@@ -22,7 +22,7 @@ import torch
 from workbench.nn._constants import ConstantList
 from workbench.nn.tensor_product.instruction import ProductSpec, prod
 
-__all__ = ["UvuEvaluator", "UvuGroup", "UvuOutput", "UvuPlan"]
+__all__ = ["UvuEvaluator", "UvuGroup", "UvuOutput", "UvuPlan", "applies", "build"]
 
 
 @dataclass(frozen=True, kw_only=True)
