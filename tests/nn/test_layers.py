@@ -154,7 +154,8 @@ def test_complex_constant_tables_follow_dtype_casts(lorentz) -> None:
             for n in names:
                 buf = tp.get_buffer(n)
                 assert buf.dtype == expected
-                assert torch.equal(buf, tp._constant_masters[n].to(expected))
+                owner, _, leaf = n.rpartition(".")
+                assert torch.equal(buf, tp.get_submodule(owner)._constant_masters[leaf].to(expected))
 
 
 def test_every_layer_exposes_its_irreps_as_groups_irreps():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from nn_test_utils import random_o3, rel_err
@@ -114,11 +116,11 @@ def test_chunked_evaluation_matches_single_block(mode):
     w = torch.randn(300, tp.weight_numel)
     full = tp(x1, x2, w)
     if mode == "uvu":
-        assert tp._uvu is not None
-        tp._uvu = tp._uvu._replace(rows=32)
+        assert "uvu" in tp.plans
+        tp.plans["uvu"].plan = replace(tp.plans["uvu"].plan, rows=32)
     else:
-        assert tp._uvu is None
-        tp._chunk_rows = 32
+        assert "uvu" not in tp.plans
+        tp.plans["grouped"].plan = replace(tp.plans["grouped"].plan, chunk_rows=32)
     assert torch.allclose(tp(x1, x2, w), full, atol=1e-5)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["ConstantsMixin"]
+__all__ = ["ConstantList", "ConstantsMixin"]
 
 
 class ConstantsMixin(torch.nn.Module):
@@ -52,3 +52,36 @@ class ConstantsMixin(torch.nn.Module):
             if not master.is_complex() and current.is_floating_point():
                 setattr(self, name, master.to(device=current.device, dtype=current.dtype))
         return result
+
+
+class ConstantList(ConstantsMixin):
+    """An indexable list of constant tables (float64/complex128 masters kept exact, as :class:`ConstantsMixin`).
+
+    ``tables[i]`` is the i-th table at the module's current device and dtype; the buffers are named ``"0"``,
+    ``"1"``, ... and follow ``.to()``/``.double()`` with their parent module.
+    """
+
+    def __init__(self, values: list[torch.Tensor] | tuple[torch.Tensor, ...] = ()) -> None:
+        super().__init__()
+        self._init_constants()
+        self._size = 0
+        for value in values:
+            self.append(value)
+
+    def append(self, value: torch.Tensor) -> int:
+        """Add ``value`` at the end; returns its index."""
+        self.register_constant(str(self._size), value)
+        self._size += 1
+        return self._size - 1
+
+    def master(self, index: int) -> torch.Tensor:
+        """The exact (float64/complex128 or integer) master copy of table ``index``."""
+        return self._constant_masters[str(index)]
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        if not -self._size <= index < self._size:
+            raise IndexError(f"table index {index} out of range for {self._size} tables")
+        return self._buffers[str(index % self._size)]
