@@ -73,18 +73,19 @@ def _shape_matches(actual: tuple[int, ...], shape: Sequence[Any]) -> bool:
         pairs = list(zip(shape, actual))
     named: dict[str, int] = {}
     for want, got in pairs:
-        if isinstance(want, bool) or not (want is None or isinstance(want, (int, str))):
+        if isinstance(want, bool) or not (want is None or isinstance(want, (int, str, torch.SymInt))):
             raise TypeError(f"shape entries must be int, str, None or ..., got {want!r}")
-        if isinstance(want, int) and want != got:
+        if isinstance(want, (int, torch.SymInt)) and want != got:
             return False
         if isinstance(want, str) and named.setdefault(want, got) != got:
             return False
     return True
 
 
-def _check_shape(actual: tuple[int, ...], name: str, shape: Sequence[Any] | None, hint: str) -> None:
+def _check_shape(actual: tuple[int, ...], name: str, shape: Sequence[Any] | None, hint: object) -> None:
     if shape is not None and not _shape_matches(actual, shape):
-        extra = f" ({hint})" if hint else ""
+        text = "" if hint is None else str(hint)
+        extra = f" ({text})" if text else ""
         raise ValueError(f"{name} must have shape {shape_text(shape)}{extra}, got {actual}")
 
 
@@ -117,7 +118,7 @@ def check_tensor(
     shape: Sequence[Any] | None = None,
     dtype: str | torch.dtype | Sequence[torch.dtype] | None = None,
     finite: bool = False,
-    hint: str = "",
+    hint: object = "",
 ) -> torch.Tensor:
     """Validate a tensor argument and return it unchanged.
 
@@ -128,7 +129,9 @@ def check_tensor(
         dtype: ``"float"``, ``"complex"``, ``"real_or_complex"``, ``"int"``, ``"bool"``, an exact
             ``torch.dtype`` or a tuple of allowed ``torch.dtype``; a mismatch raises ``TypeError``.
         finite: if True, NaN or inf raises ``ValueError`` naming the first offending indices along axis 0.
-        hint: appended to the shape message in parentheses (e.g. the irreps, or the axis meaning).
+        hint: appended to the shape message in parentheses (e.g. the irreps, or the axis meaning); any object,
+            turned into text only when the check fails (pass ``irreps`` itself, not ``str(irreps)``, in a
+            ``forward`` so that ``torch.compile`` traces nothing but the shape test).
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -153,7 +156,7 @@ def check_array(
     shape: Sequence[Any] | None = None,
     dtype: str | np.dtype | type | Sequence[Any] | None = None,
     finite: bool = False,
-    hint: str = "",
+    hint: object = "",
 ) -> np.ndarray:
     """:func:`check_tensor` for a ``numpy.ndarray``: same arguments, same messages ("array" for "tensor").
 

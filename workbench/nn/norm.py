@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import LieGroup, as_irreps
 
 __all__ = ["EquivariantLayerNorm", "EquivariantDropout"]
@@ -47,8 +48,7 @@ class EquivariantLayerNorm(torch.nn.Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.irreps.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
+        check_tensor(x, "x", shape=(..., self.irreps.dim), hint=self.irreps)
         outs, ws, bs = [], 0, 0
         for (m, d, trivial), seg in zip(self._segs, x.split([m * d for m, d, _ in self._segs], dim=-1)):
             if m * d == 0:
@@ -89,8 +89,7 @@ class EquivariantDropout(torch.nn.Module):
         self._num_copies = copy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.irreps.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
+        check_tensor(x, "x", shape=(..., self.irreps.dim), hint=self.irreps)
         if not self.training or self.p == 0.0:
             return x
         real = x.real.dtype if x.is_complex() else x.dtype
