@@ -1,9 +1,10 @@
 """workbench.checks.check_tensor: one wording for shape, dtype and finiteness errors."""
 
+import numpy as np
 import pytest
 import torch
 
-from workbench.checks import check_tensor, shape_text
+from workbench.checks import check_array, check_tensor, shape_text
 
 
 def test_accepts_and_returns_the_same_tensor():
@@ -60,3 +61,35 @@ def test_bad_shape_spec():
     with pytest.raises(TypeError, match="shape entries"):
         check_tensor(torch.zeros(2), "x", shape=(2.0,))
     assert shape_text(("B", None, 4)) == "[B, *, 4]"
+
+
+def test_dtype_set():
+    z = torch.zeros(3, dtype=torch.int32)
+    assert check_tensor(z, "batch", dtype=(torch.int64, torch.int32)) is z
+    with pytest.raises(TypeError, match=r"batch must have dtype torch.int64 or torch.int32, got torch.uint8"):
+        check_tensor(z.to(torch.uint8), "batch", dtype=(torch.int64, torch.int32))
+
+
+def test_numpy_arrays_same_wording():
+    a = np.zeros((4, 3))
+    assert check_array(a, "positions", shape=("N", 3), dtype="float", finite=True) is a
+    with pytest.raises(ValueError, match=r"positions must have shape \[N, 3\], got \(4, 2\)"):
+        check_array(np.zeros((4, 2)), "positions", shape=("N", 3))
+    with pytest.raises(ValueError, match=r"cg must have shape \[3, 3, 5, \*\] \(d1, d2, d3, mult\), got \(3, 3\)"):
+        check_array(np.zeros((3, 3)), "cg", shape=(3, 3, 5, None), hint="d1, d2, d3, mult")
+    with pytest.raises(TypeError, match="z must be an integer array, got float64"):
+        check_array(np.zeros(2), "z", dtype="int")
+    with pytest.raises(TypeError, match="z must have dtype int64 or int32, got int8"):
+        check_array(np.zeros(2, dtype=np.int8), "z", dtype=(np.int64, np.int32))
+    with pytest.raises(TypeError, match="positions must be a numpy.ndarray, got list"):
+        check_array([1.0], "positions")
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        check_array(a, "positions", dtype="floaty")
+    b = np.zeros((5, 3))
+    b[1, 2] = np.nan
+    b[4, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"positions must be finite: NaN or inf at index\(es\) \[1, 4\]"):
+        check_array(b, "positions", finite=True)
+    check_array(b, "positions")  # finiteness is only checked when asked
+    with pytest.raises(ValueError, match=r"s must be finite: NaN or inf at index\(es\) \[0\]"):
+        check_array(np.array(np.nan), "s", finite=True)

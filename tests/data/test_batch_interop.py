@@ -44,7 +44,7 @@ def test_collate_rejects_bad_items() -> None:
         collate_atoms([])
     with pytest.raises(TypeError, match="AtomsItem.*dict"):
         collate_atoms([_item(2), {"z": 1}])
-    with pytest.raises(ValueError, match=r"item 1 must have z \[N\] and pos \[N, 3\]"):
+    with pytest.raises(ValueError, match=r"items\[1\]\.pos must have shape \[3, 3\] \(N, 3: one row per atom of "):
         collate_atoms([_item(2), AtomsItem(torch.ones(3, dtype=torch.long), torch.zeros(2, 3))])
     with pytest.raises(ValueError, match="dtype"):
         collate_atoms([_item(2), _item(2, dtype=torch.float32)])

@@ -65,7 +65,7 @@ def test_bad_elements_and_coordinates():
         so3.element(np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="shape"):
         so3.element(np.eye(2))
-    with pytest.raises(ValueError, match="length 3"):
+    with pytest.raises(ValueError, match=r"coords must have shape \[3\]"):
         so3.exp([1.0, 2.0])
     with pytest.raises(ValueError, match="finite"):
         so3.exp([np.nan, 0.0, 0.0])

@@ -105,5 +105,5 @@ def test_bad_inputs():
         fused_convolution(x, vec[:-1], w, edge_index, spec)
     with pytest.raises(ValueError, match="spherical harmonics"):
         fused_convolution(x, vec, w, edge_index, uvu_spec("2x0e+1x1o", "0e+1e", "2x0e+1x1e"))
-    with pytest.raises(TypeError, match="int32 or int64"):
+    with pytest.raises(TypeError, match="edge_index must have dtype torch.int32 or torch.int64"):
         prepare_graph(edge_index.float(), 4)

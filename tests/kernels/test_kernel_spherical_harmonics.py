@@ -67,7 +67,7 @@ def test_bad_inputs():
         spherical_harmonics(2, x, normalization="unit")
     with pytest.raises(ValueError, match="every l"):
         spherical_harmonics([1, 11], x)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="vectors must have dtype torch.float32 or torch.float64"):
         spherical_harmonics(1, x.to(torch.int64))
     with pytest.raises(TypeError, match="normalize must be a bool"):
         spherical_harmonics(1, x, normalize=1)

@@ -33,7 +33,7 @@ def test_mace_layer_equivariant_and_reads_out_scalars(float64_default):
     moved = layer(h @ layer.irreps_in.D_from_matrix(R).T, attrs, pos @ R.T, edge_index)
     assert (moved - out @ layer.irreps_out.D_from_matrix(R).T).abs().max() <= 1e-9 * out.abs().max()
     assert torch.equal(layer.scalars(out), out[:, :4])
-    with pytest.raises(ValueError, match="last dimension"):
+    with pytest.raises(ValueError, match=rf"h must have shape \[\.\.\., {layer.irreps_out.dim}\]"):
         layer.scalars(out[:, :5])
 
 

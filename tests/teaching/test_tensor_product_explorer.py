@@ -71,9 +71,9 @@ def test_intertwining_error_is_zero_for_wigner_3j_and_large_for_wrong_tensors(o3
 
 def test_intertwining_error_rejects_bad_shapes() -> None:
     eye3, eye5 = np.eye(3), np.eye(5)
-    with pytest.raises(ValueError, match=r"cg must have shape \[d1, d2, d3, mult\] = \[3, 3, 5, mult\]"):
+    with pytest.raises(ValueError, match=r"cg must have shape \[3, 3, 5, mult\] \(d1, d2, d3, mult\)"):
         tpe.intertwining_error(eye3, eye3, eye5, np.ones((3, 3, 5)))
-    with pytest.raises(ValueError, match="rho2 must be a square matrix"):
+    with pytest.raises(ValueError, match=r"rho2 must have shape \[d2, d2\] \(a square matrix\)"):
         tpe.intertwining_error(eye3, np.ones((3, 2)), eye5, np.ones((3, 3, 5, 1)))
     with pytest.raises(ValueError, match="identically zero"):
         tpe.intertwining_error(eye3, eye3, eye5, np.zeros((3, 3, 5, 1)))

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
+
 __all__ = ["AtomsItem", "AtomsBatch", "collate_atoms"]
 
 
@@ -85,9 +87,9 @@ def collate_atoms(items: Sequence[AtomsItem]) -> AtomsBatch:
         bad = next(type(it).__name__ for it in items if not isinstance(it, AtomsItem))
         raise TypeError(f"items must all be AtomsItem (e.g. QM9Item from QM9Dataset), got a {bad}")
     for k, it in enumerate(items):
-        if it.z.dim() != 1 or tuple(it.pos.shape) != (it.z.shape[0], 3):
-            raise ValueError(f"item {k} must have z [N] and pos [N, 3], got z {list(it.z.shape)}, "
-                             f"pos {list(it.pos.shape)}")
+        check_tensor(it.z, f"items[{k}].z", shape=("N",))
+        check_tensor(it.pos, f"items[{k}].pos", shape=(it.z.shape[0], 3),
+                     hint=f"N, 3: one row per atom of items[{k}].z")
     if len({it.pos.dtype for it in items}) != 1:
         raise ValueError("items must share the dtype of pos (take them from one dataset)")
     has_y = {it.y is not None for it in items}

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.checks import check_array
 from workbench.data.manifest import MANIFEST_NAME, read_manifest, read_verified_file, sha256_bytes
 from workbench.version import __version__
 
@@ -97,14 +98,10 @@ class Molecule:
         n = len(symbols)
         if n == 0:
             raise ValueError("symbols must name at least one atom")
-        if positions.shape != (n, 3):
-            raise ValueError(f"positions must have shape [N, 3] = [{n}, 3], got {list(positions.shape)}")
-        if charges.shape != (n,):
-            raise ValueError(f"charges must have shape [N] = [{n}], got {list(charges.shape)}")
-        if not np.all(np.isfinite(positions)):
-            raise ValueError("positions must be finite (found NaN or inf)")
-        if not np.all(np.isfinite(charges)):
-            raise ValueError("charges must be finite (found NaN or inf)")
+        check_array(positions, "positions", shape=(n, 3), hint="N, 3: one row per symbol")
+        check_array(charges, "charges", shape=(n,), hint="N: one per symbol")
+        check_array(positions, "positions", finite=True)
+        check_array(charges, "charges", finite=True)
         positions.setflags(write=False)
         charges.setflags(write=False)
         object.__setattr__(self, "symbols", symbols)
@@ -388,10 +385,7 @@ def _as_rotation(rotation: Any, arg: str) -> np.ndarray:
     if hasattr(rotation, "detach"):  # torch.Tensor without importing torch here
         rotation = rotation.detach().cpu().numpy()
     R = np.asarray(rotation, dtype=np.float64)
-    if R.shape != (3, 3):
-        raise ValueError(f"{arg} must be a [3, 3] matrix, got shape {list(R.shape)}")
-    if not np.all(np.isfinite(R)):
-        raise ValueError(f"{arg} must be finite")
+    check_array(R, arg, shape=(3, 3), finite=True)
     if np.abs(R @ R.T - np.eye(3)).max() > 1e-6:
         raise ValueError(f"{arg} must be orthogonal (R R^T = I within 1e-6)")
     return R

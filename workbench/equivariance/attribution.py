@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.func import jvp
 
+from workbench.checks import check_tensor
 from workbench.equivariance.lie_derivative import Generator, check_representations
 from workbench.equivariance.representations import ImageRepresentation, Representation, TrivialRepresentation
 
@@ -123,8 +124,7 @@ def layerwise_lie_derivative(model: nn.Module, x: torch.Tensor, rho_in: Represen
     rho_in, rho_out = check_representations(rho_in, rho_out)
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor, got {type(x).__name__}")
+    check_tensor(x, "x", dtype="float")
     names = list(layers) if layers is not None else chain_layers(model)
     named = dict(model.named_modules())
     unknown = [n for n in names if n not in named]

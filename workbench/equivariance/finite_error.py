@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from workbench.checks import check_tensor
 from workbench.equivariance.lie_derivative import check_representations
 from workbench.equivariance.representations import Representation
 
@@ -90,10 +91,7 @@ def equivariance_error(model: Callable[[torch.Tensor], torch.Tensor], x: torch.T
         :class:`EquivarianceError` with per-element absolute and relative errors.
     """
     rho_in, rho_out = check_representations(rho_in, rho_out)
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor, got {type(x).__name__}")
-    if not torch.isfinite(x).all():
-        raise ValueError("x contains NaN or inf")
+    check_tensor(x, "x", dtype="float", finite=True)
     if isinstance(group_samples, bool) or not isinstance(group_samples, int | torch.Tensor):
         raise TypeError("group_samples must be a positive int or an (n, k) tensor of algebra coordinates")
     if isinstance(group_samples, int):
@@ -102,10 +100,9 @@ def equivariance_error(model: Callable[[torch.Tensor], torch.Tensor], x: torch.T
         params = rho_in.sample_parameters(group_samples, torch.Generator().manual_seed(seed))
     else:
         params = group_samples.to(torch.float64)
-        if params.dim() != 2 or params.shape[1] != rho_in.num_generators or params.shape[0] == 0:
-            raise ValueError(
-                f"group_samples must have shape (n, {rho_in.num_generators}), got {tuple(group_samples.shape)}"
-            )
+        check_tensor(params, "group_samples", shape=("n", rho_in.num_generators), hint="algebra coordinates")
+        if params.shape[0] == 0:
+            raise ValueError("group_samples must hold at least one group element (n >= 1), got n = 0")
     absolute, relative = [], []
     with torch.no_grad():
         fx = model(x)

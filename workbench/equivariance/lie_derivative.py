@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch.func import jvp
 
+from workbench.checks import check_tensor
 from workbench.equivariance.representations import Representation, TrivialRepresentation
 
 __all__ = ["lie_derivative", "lie_derivatives", "local_equivariance_error", "check_representations"]
@@ -83,10 +84,7 @@ def lie_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, r
         True
     """
     rho_in, rho_out = check_representations(rho_in, rho_out)
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor, got {type(x).__name__}")
-    if not torch.isfinite(x).all():
-        raise ValueError("x contains NaN or inf")
+    check_tensor(x, "x", dtype="float", finite=True)
     direction = rho_in.direction(generator)
     t0 = torch.zeros((), dtype=x.dtype, device=x.device)
     curve = _transformed_curve(f, x, rho_in, rho_out, direction.to(dtype=x.dtype, device=x.device))

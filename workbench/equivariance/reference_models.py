@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from workbench.checks import check_tensor
 from workbench.equivariance.representations import MatrixRepresentation, so3_on_points
 
 __all__ = ["PointMLP", "PointNet", "SmallCNN", "VectorFeatureNet", "MaxOverPoints", "MeanOverPoints",
@@ -19,11 +20,6 @@ def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return value
-
-
-def _check_points(x: torch.Tensor, name: str = "points") -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[-1] != 3:
-        raise ValueError(f"{name} must be a tensor of shape (..., N, 3), got {getattr(x, 'shape', type(x))}")
 
 
 class MaxOverPoints(nn.Module):
@@ -48,7 +44,7 @@ class CenterPoints(nn.Module):
     """Subtract the centroid: ``(..., N, 3) -> (..., N, 1, 3)`` one vector channel per point (E(3) equivariant)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_points(x)
+        check_tensor(x, "points", shape=(..., "N", 3))
         return (x - x.mean(dim=-2, keepdim=True)).unsqueeze(-2)
 
 

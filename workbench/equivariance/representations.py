@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.equivariance.resampling import INTERPOLATIONS, resample
 from workbench.groups import o3
 
@@ -43,14 +44,6 @@ __all__ = [
     "rigid_on_images",
     "random_rotation_parameters",
 ]
-
-
-def _check_tensor(x: object, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    return x
 
 
 class Representation:
@@ -74,11 +67,8 @@ class Representation:
         """Validate ``theta`` (shape ``(k,)``) and cast it to ``x``'s dtype and device."""
         if not isinstance(theta, torch.Tensor):
             theta = torch.as_tensor(theta, dtype=torch.float64)
-        if theta.shape != (self.num_generators,):
-            raise ValueError(
-                f"theta must have shape ({self.num_generators},) for {self.name} with generators "
-                f"{list(self.generator_names)}, got {tuple(theta.shape)}"
-            )
+        check_tensor(theta, "theta", shape=(self.num_generators,),
+                     hint=f"{self.name} with generators {list(self.generator_names)}")
         return theta.to(dtype=x.dtype, device=x.device)
 
     def direction(self, generator: int | str | Sequence[float] | torch.Tensor) -> torch.Tensor:
@@ -100,8 +90,7 @@ class Representation:
                 )
             return self.direction(self.generator_names.index(generator))
         vector = torch.as_tensor(generator, dtype=torch.float64)
-        if vector.shape != (k,):
-            raise ValueError(f"generator coefficients must have shape ({k},), got {tuple(vector.shape)}")
+        check_tensor(vector, "generator coefficients", shape=(k,), hint=f"one per generator of {self.name}")
         return vector
 
     def sample_parameters(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -137,8 +126,7 @@ class MatrixRepresentation(Representation):
     def __init__(self, generators: torch.Tensor, generator_names: Sequence[str], name: str = "matrix",
                  sampler=None) -> None:
         generators = torch.as_tensor(generators, dtype=torch.float64)
-        if generators.dim() != 3 or generators.shape[1] != generators.shape[2]:
-            raise ValueError(f"generators must have shape (k, d, d), got {tuple(generators.shape)}")
+        check_tensor(generators, "generators", shape=("k", "d", "d"))
         if len(generator_names) != generators.shape[0]:
             raise ValueError(
                 f"generator_names has {len(generator_names)} names for {generators.shape[0]} generators"
@@ -158,9 +146,7 @@ class MatrixRepresentation(Representation):
         return torch.linalg.matrix_exp(algebra)
 
     def act(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        x = _check_tensor(x, "x")
-        if x.dim() == 0 or x.shape[-1] != self.dim:
-            raise ValueError(f"x must have shape (..., {self.dim}) for {self.name}, got {tuple(x.shape)}")
+        check_tensor(x, "x", shape=(..., self.dim), dtype="float", hint=self.name)
         theta = self.check_theta(theta, x)
         return x @ self.matrix(theta).transpose(0, 1)
 
@@ -182,8 +168,9 @@ class AffinePointRepresentation(Representation):
     def __init__(self, generators: torch.Tensor, generator_names: Sequence[str], name: str = "affine",
                  sampler=None) -> None:
         generators = torch.as_tensor(generators, dtype=torch.float64)
-        if generators.dim() != 3 or generators.shape[1] != generators.shape[2] or generators.shape[1] < 2:
-            raise ValueError(f"generators must have shape (k, d+1, d+1), got {tuple(generators.shape)}")
+        check_tensor(generators, "generators", shape=("k", "d+1", "d+1"), hint="homogeneous coordinates")
+        if generators.shape[1] < 2:
+            raise ValueError(f"generators must act on at least one coordinate (d >= 1), got {tuple(generators.shape)}")
         if generators[:, -1].abs().max() > 0:
             raise ValueError("affine generators must have a zero last row (homogeneous coordinates)")
         if len(generator_names) != generators.shape[0]:
@@ -198,9 +185,7 @@ class AffinePointRepresentation(Representation):
         return int(self.generators.shape[-1]) - 1
 
     def act(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        x = _check_tensor(x, "x")
-        if x.dim() == 0 or x.shape[-1] != self.dim:
-            raise ValueError(f"x must be points of shape (..., {self.dim}) for {self.name}, got {tuple(x.shape)}")
+        check_tensor(x, "x", shape=(..., self.dim), dtype="float", hint=f"points of {self.name}")
         theta = self.check_theta(theta, x)
         algebra = torch.einsum("k,kij->ij", theta, self.generators.to(dtype=x.dtype, device=x.device))
         m = torch.linalg.matrix_exp(algebra)
@@ -256,9 +241,7 @@ class ImageRepresentation(Representation):
         self.generators = torch.tensor([self._ALGEBRA[g] for g in generators], dtype=torch.float64)
 
     def act(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        x = _check_tensor(x, "x")
-        if x.dim() < 2:
-            raise ValueError(f"x must be images of shape (..., H, W), got {tuple(x.shape)}")
+        check_tensor(x, "x", shape=(..., "H", "W"), dtype="float", hint="images")
         theta = self.check_theta(theta, x)
         height, width = x.shape[-2:]
         inverse = torch.linalg.matrix_exp(

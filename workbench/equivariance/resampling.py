@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import torch
 
+from workbench.checks import check_tensor
+
 __all__ = ["resample", "INTERPOLATIONS"]
 
 INTERPOLATIONS = ("bicubic", "bilinear")
@@ -51,12 +53,11 @@ def resample(images: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, mode:
     Returns:
         ``(..., H_out, W_out)``: the interpolated values, zeros outside the image.
     """
-    if not isinstance(images, torch.Tensor) or images.dim() < 2:
-        raise ValueError(f"images must be a tensor of shape (..., H, W), got {getattr(images, 'shape', images)!r}")
+    check_tensor(images, "images", shape=(..., "H", "W"))
     if mode not in INTERPOLATIONS:
         raise ValueError(f"mode must be one of {INTERPOLATIONS}, got {mode!r}")
-    if rows.shape != cols.shape or rows.dim() != 2:
-        raise ValueError(f"rows and cols must have the same 2-d shape, got {tuple(rows.shape)}, {tuple(cols.shape)}")
+    check_tensor(rows, "rows", shape=("H_out", "W_out"))
+    check_tensor(cols, "cols", shape=tuple(rows.shape), hint="the shape of rows")
     height, width = images.shape[-2:]
     flat = images.reshape(*images.shape[:-2], height * width)
     base_r = torch.floor(rows.detach())

@@ -36,6 +36,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
+from workbench.checks import check_array, check_tensor
 from workbench.groups import cache as disk_cache
 from workbench.groups.intertwiners import clebsch_gordan_tensor, decompose_representation
 from workbench.groups.linalg import as_numpy, matrix_log
@@ -242,23 +243,17 @@ class LieGroup(ABC):
 
     def element(self, matrix) -> GroupElement:
         """Wrap a defining matrix ``[m, m]`` as an element (checked to lie in the group)."""
-        m = as_numpy(matrix, "matrix")
         size = self._def_x.shape[1]
-        if m.shape != (size, size):
-            raise ValueError(f"matrix must have shape [{size}, {size}] for {self.name}, got {tuple(m.shape)}")
-        if not np.all(np.isfinite(m)):
-            raise ValueError("matrix must be finite (no NaN/inf)")
+        m = check_array(as_numpy(matrix, "matrix"), "matrix", shape=(size, size), finite=True,
+                        hint=f"a defining matrix of {self.name}")
         element = GroupElement(self, m)
         self.log(element)  # raises when the matrix is not in the group
         return element
 
     def exp(self, coords) -> GroupElement:
         """``exp(sum_a coords[a] T_a)`` for real algebra coordinates ``coords [n]``."""
-        c = as_numpy(coords, "coords")
-        if c.shape != (self.num_generators,) or np.iscomplexobj(c):
-            raise ValueError(f"coords must be a real vector of length {self.num_generators}, got {c.shape}")
-        if not np.all(np.isfinite(c)):
-            raise ValueError("coords must be finite (no NaN/inf)")
+        c = check_array(as_numpy(coords, "coords"), "coords", shape=(self.num_generators,), dtype="float",
+                        finite=True, hint="real algebra coordinates, one per generator")
         return GroupElement(self, scipy.linalg.expm(np.einsum("a,aij->ij", c, self._def_x)))
 
     def log(self, element: GroupElement) -> tuple[list[int], np.ndarray]:
@@ -467,13 +462,9 @@ def intertwining_sides(cg, rho1, rho2, rho3) -> tuple[torch.Tensor, torch.Tensor
     :func:`intertwining_error` and the tensor-product explorer's relative check both read it.
     """
     cg, rho1, rho2, rho3 = (torch.as_tensor(t) for t in (cg, rho1, rho2, rho3))
-    for name, rho in (("rho1", rho1), ("rho2", rho2), ("rho3", rho3)):
-        if rho.dim() != 2 or rho.shape[0] != rho.shape[1]:
-            raise ValueError(f"{name} must be a square matrix, got shape {tuple(rho.shape)}")
-    expected = (rho1.shape[0], rho2.shape[0], rho3.shape[0])
-    if cg.dim() != 4 or tuple(cg.shape[:3]) != expected:
-        raise ValueError(f"cg must have shape [d1, d2, d3, mult] = [{expected[0]}, {expected[1]}, {expected[2]}, "
-                         f"mult], got {tuple(cg.shape)}")
+    for k, rho in enumerate((rho1, rho2, rho3), start=1):
+        check_tensor(rho, f"rho{k}", shape=(f"d{k}", f"d{k}"), hint="a square matrix")
+    check_tensor(cg, "cg", shape=(rho1.shape[0], rho2.shape[0], rho3.shape[0], "mult"), hint="d1, d2, d3, mult")
     dtype = torch.complex128 if any(t.is_complex() for t in (cg, rho1, rho2, rho3)) else torch.float64
     cg, r1, r2, r3 = (t.to(dtype) for t in (cg, rho1, rho2, rho3))
     return torch.einsum("ijku,ia,jb->abku", cg, r1, r2), torch.einsum("kc,abcu->abku", r3, cg)

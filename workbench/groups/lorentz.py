@@ -26,6 +26,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from workbench.checks import check_array
 from workbench.groups.group import GroupElement, LieGroup
 from workbench.groups.intertwiners import intertwiners
 from workbench.groups.linalg import as_numpy
@@ -131,9 +132,9 @@ class Lorentz(LieGroup):
 
 def _scaled_unit_vector(amount: float, amount_name: str, vector, vector_name: str) -> np.ndarray:
     """``amount * vector / |vector|`` after checking that both are finite and the 3-vector is non-zero."""
-    n = as_numpy(vector, vector_name).astype(np.float64)
-    if n.shape != (3,) or not np.all(np.isfinite(n)) or np.linalg.norm(n) == 0:
-        raise ValueError(f"{vector_name} must be a finite non-zero 3-vector, got {vector!r}")
+    n = check_array(as_numpy(vector, vector_name).astype(np.float64), vector_name, shape=(3,), finite=True)
+    if np.linalg.norm(n) == 0:
+        raise ValueError(f"{vector_name} must be a non-zero 3-vector, got {vector!r}")
     if not np.isfinite(float(amount)):
         raise ValueError(f"{amount_name} must be finite, got {amount!r}")
     return float(amount) * n / np.linalg.norm(n)

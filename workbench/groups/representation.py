@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from workbench.checks import check_array
 from workbench.groups.linalg import as_numpy
 
 __all__ = ["Representation", "solve_structure_constants", "check_structure_constants"]
@@ -42,9 +43,7 @@ def solve_structure_constants(generators, rtol: float = CLOSURE_RTOL) -> np.ndar
     Solved by least squares over the reals from the generators ``[n, d, d]``.  Raises ValueError when the
     generators are linearly dependent or when a commutator is not in their real span (do not close).
     """
-    x = as_numpy(generators, "generators")
-    if x.ndim != 3 or x.shape[1] != x.shape[2]:
-        raise ValueError(f"generators must have shape [n, d, d], got {tuple(x.shape)}")
+    x = check_array(as_numpy(generators, "generators"), "generators", shape=("n", "d", "d"))
     n, d, _ = x.shape
     basis = x.reshape(n, d * d).T  # [d*d, n]
     basis_r = np.concatenate([basis.real, basis.imag], axis=0) if np.iscomplexobj(basis) else basis
@@ -73,8 +72,7 @@ def check_structure_constants(generators, f: np.ndarray, rtol: float = CLOSURE_R
     """Relative error of ``[X_a, X_b] = sum_c f[a,b,c] X_c``; raises ValueError above ``rtol``."""
     x = as_numpy(generators, "generators")
     n = x.shape[0]
-    if f.shape != (n, n, n):
-        raise ValueError(f"structure_constants must have shape [{n}, {n}, {n}], got {tuple(f.shape)}")
+    check_array(np.asarray(f), "structure_constants", shape=(n, n, n), hint="n = number of generators")
     lhs = _commutators(x)
     rhs = np.einsum("abc,cij->abij", f, x)
     err = float(np.abs(lhs - rhs).max()) if n else 0.0
@@ -107,18 +105,13 @@ class Representation:
         name: str = "",
         check: bool = True,
     ) -> None:
-        x = as_numpy(generators, "generators")
-        if x.ndim != 3 or x.shape[1] != x.shape[2]:
-            raise ValueError(f"generators must have shape [n, d, d], got {tuple(x.shape)}")
+        x = check_array(as_numpy(generators, "generators"), "generators", shape=("n", "d", "d"), finite=True)
         d = x.shape[1]
         if discrete is None:
             p = np.zeros((0, d, d))
         else:
-            p = as_numpy(discrete, "discrete")
-            if p.ndim != 3 or p.shape[1:] != (d, d):
-                raise ValueError(f"discrete must have shape [k, {d}, {d}], got {tuple(p.shape)}")
-        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
-            raise ValueError("generators and discrete matrices must be finite (no NaN/inf)")
+            p = check_array(as_numpy(discrete, "discrete"), "discrete", shape=("k", d, d), finite=True,
+                            hint=f"d = {d}, the generators' size")
         if np.iscomplexobj(x) and np.abs(x.imag).max(initial=0.0) == 0.0:
             x = x.real.copy()
         if np.iscomplexobj(p) and np.abs(p.imag).max(initial=0.0) == 0.0:
@@ -233,9 +226,7 @@ class Representation:
 
         A vector with coordinates ``v'`` in the new basis is ``q v'`` in the old one.
         """
-        qm = as_numpy(q, "q")
-        if qm.shape != (self.dim, self.dim):
-            raise ValueError(f"q must have shape [{self.dim}, {self.dim}], got {tuple(qm.shape)}")
+        qm = check_array(as_numpy(q, "q"), "q", shape=(self.dim, self.dim), hint="d, d")
         cond = np.linalg.cond(qm)
         if not np.isfinite(cond) or cond > 1e12:
             raise ValueError(f"q must be invertible (condition number {cond:.3e})")

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups.o3 import Irreps
 
 IrrepsTuple = tuple[tuple[int, int, int], ...]  # ((mul, l, p), ...)
@@ -38,13 +39,11 @@ def irreps_offsets(irreps: IrrepsTuple) -> list[int]:
     return offsets
 
 
+#: The dtypes the kernels compute in.
+KERNEL_DTYPES = (torch.float32, torch.float64)
+
+
 def check_float_tensor(x: Any, name: str, ndim: int, last: int | None = None) -> torch.Tensor:
-    """Check that ``x`` is a float32/float64 tensor with ``ndim`` dims (and last dim ``last`` if given)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
-    if x.dim() != ndim or (last is not None and x.shape[-1] != last):
-        shape = "[N]" if ndim == 1 else f"[N, {last if last is not None else '...'}]"
-        raise ValueError(f"{name} must have shape {shape}, got {tuple(x.shape)}")
-    return x
+    """``check_tensor`` for a float32/float64 ``[N]`` or ``[N, last]`` tensor (kept for kernels/tensor_product.py)."""
+    shape = ("N",) if ndim == 1 else ("N", last, *([None] * (ndim - 2)))
+    return check_tensor(x, name, shape=shape, dtype=KERNEL_DTYPES)

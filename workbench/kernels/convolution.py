@@ -34,8 +34,10 @@ from functools import cache
 
 import torch
 
+from workbench.checks import check_tensor
+
 from ._codegen import Source, compile_kernel, tl_dtype
-from ._irreps import check_float_tensor, irreps_offsets, irreps_str
+from ._irreps import KERNEL_DTYPES, irreps_offsets, irreps_str
 from .dispatch import resolve_backend
 from .spherical_harmonics import (
     emit_sh_forward,
@@ -86,10 +88,7 @@ def prepare_graph(edge_index: torch.Tensor, num_nodes: int, check: bool = True) 
 
     ``check=False`` skips the range check (which synchronizes a GPU).
     """
-    if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 or edge_index.shape[0] != 2:
-        raise ValueError(f"edge_index must be a [2, E] integer tensor, got {getattr(edge_index, 'shape', edge_index)}")
-    if edge_index.dtype not in (torch.int32, torch.int64):
-        raise TypeError(f"edge_index must be int32 or int64, got {edge_index.dtype}")
+    check_tensor(edge_index, "edge_index", shape=(2, "E"), dtype=(torch.int32, torch.int64))
     if not isinstance(num_nodes, int) or isinstance(num_nodes, bool) or num_nodes < 0:
         raise ValueError(f"num_nodes must be a non-negative int, got {num_nodes!r}")
     edge_index = edge_index.to(torch.int64)
@@ -338,9 +337,9 @@ def fused_convolution(
     if not isinstance(spec, UVUSpec):
         raise TypeError(f"spec must be a UVUSpec (see uvu_spec), got {type(spec).__name__}")
     sh_ls(spec)
-    check_float_tensor(x, "x", 2, spec.dim_in1)
-    check_float_tensor(edge_vectors, "edge_vectors", 2, 3)
-    check_float_tensor(edge_weights, "edge_weights", 2, spec.weight_numel)
+    check_tensor(x, "x", shape=("N", spec.dim_in1), dtype=KERNEL_DTYPES, hint=irreps_str(spec.irreps_in1))
+    check_tensor(edge_vectors, "edge_vectors", shape=("E", 3), dtype=KERNEL_DTYPES)
+    check_tensor(edge_weights, "edge_weights", shape=("E", spec.weight_numel), dtype=KERNEL_DTYPES)
     if edge_vectors.shape[0] != edge_weights.shape[0]:
         raise ValueError(f"edge_vectors and edge_weights need one row per edge, got {edge_vectors.shape[0]} and "
                          f"{edge_weights.shape[0]}")

@@ -29,10 +29,11 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups.o3 import wigner_3j
 
 from ._codegen import Source, compile_kernel, literal, tl_dtype
-from ._irreps import as_irreps_tuple, check_float_tensor
+from ._irreps import KERNEL_DTYPES, as_irreps_tuple
 from .dispatch import resolve_backend
 
 NORMALIZATIONS = ("component", "norm", "integral")
@@ -115,7 +116,7 @@ def spherical_harmonics_reference(
     ``vectors``: ``[N, 3]`` float32/float64. Returns ``[N, sum(2l+1 for l in ls)]``.
     """
     ls = as_ls(ls)
-    check_float_tensor(vectors, "vectors", 2, 3)
+    check_tensor(vectors, "vectors", shape=("N", 3), dtype=KERNEL_DTYPES)
     factors = {l: normalization_factor(l, normalization) for l in ls}
     x = vectors
     if normalize:
@@ -297,7 +298,7 @@ def spherical_harmonics(
         backend: ``"auto"`` | ``"triton"`` | ``"torch"`` (see :mod:`workbench.kernels.dispatch`).
     """
     ls = as_ls(ls)
-    check_float_tensor(vectors, "vectors", 2, 3)
+    check_tensor(vectors, "vectors", shape=("N", 3), dtype=KERNEL_DTYPES)
     normalization_factor(0, normalization)
     if not isinstance(normalize, bool):
         raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.nn.graph import radius_graph, scatter_sum
 
 __all__ = ["QM9_ELEMENTS", "OUTPUTS", "REDUCTIONS", "NodeFeatures", "MolecularModel", "split_scalars_vectors"]
@@ -106,8 +107,7 @@ class MolecularModel(torch.nn.Module):
 
     def species(self, z: torch.Tensor) -> torch.Tensor:
         """Species index ``[A]`` of atomic numbers ``z [A]``; unknown elements raise ValueError."""
-        if z.dim() != 1 or z.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-            raise ValueError(f"z must be a 1-D integer tensor of atomic numbers, got {z.dtype} {tuple(z.shape)}")
+        check_tensor(z, "z", shape=("A",), dtype="int", hint="atomic numbers")
         z = z.long()
         bad = (z < 0) | (z >= self._species_of_z.shape[0])
         s = self._species_of_z[z.clamp(0, self._species_of_z.shape[0] - 1)]
@@ -122,16 +122,10 @@ class MolecularModel(torch.nn.Module):
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor | None = None,
                 num_graphs: int | None = None) -> torch.Tensor:
-        if pos.dim() != 2 or pos.shape[1] != 3 or pos.shape[0] != z.shape[0]:
-            raise ValueError(f"pos must have shape [{z.shape[0]}, 3] (one row per atom of z), got {tuple(pos.shape)}")
-        if not pos.dtype.is_floating_point:
-            raise TypeError(f"pos must be a floating tensor, got {pos.dtype}")
-        if not bool(torch.isfinite(pos).all()):
-            raise ValueError("pos holds NaN or infinite coordinates")
+        check_tensor(pos, "pos", shape=(z.shape[0], 3), dtype="float", finite=True, hint="one row per atom of z")
         if batch is None:
             batch = torch.zeros(z.shape[0], dtype=torch.long, device=pos.device)
-        if batch.shape != z.shape:
-            raise ValueError(f"batch must have shape {tuple(z.shape)}, got {tuple(batch.shape)}")
+        check_tensor(batch, "batch", shape=(z.shape[0],), hint="one graph index per atom of z")
         if num_graphs is None:
             num_graphs = int(batch.max()) + 1 if batch.numel() else 0
         species = self.species(z)

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import Irreps, LieGroup, as_irreps, o3
 from workbench.nn.linear import Linear
 from workbench.nn.symmetric_contraction import SymmetricContraction
@@ -100,9 +101,7 @@ class MACELayer(torch.nn.Module):
         returns ``[N, irreps_out.dim]``."""
         a = self.conv(self.linear_up(h), pos, edge_index, **edge_inputs)
         if extra_basis is not None:
-            if extra_basis.shape != a.shape:
-                raise ValueError(f"extra_basis must have shape {tuple(a.shape)} ({self.irreps_a}), got "
-                                 f"{tuple(extra_basis.shape)}")
+            check_tensor(extra_basis, "extra_basis", shape=(a.shape[0], a.shape[1]), hint=self.irreps_a)
             a = a + extra_basis
         if self.normalize_atomic_basis:
             a = a * torch.rsqrt(a.square().mean(dim=1, keepdim=True) + self.eps)
@@ -114,9 +113,7 @@ class MACELayer(torch.nn.Module):
     def scalars(self, h: torch.Tensor) -> torch.Tensor:
         """The trivial-irrep (invariant) columns of this layer's output ``h [..., irreps_out.dim]``:
         ``[..., number of invariant channels]`` (O(3): the ``0e`` segments), what a MACE readout reads."""
-        if h.shape[-1] != self.irreps_out.dim:
-            raise ValueError(f"h must have last dimension {self.irreps_out.dim} ({self.irreps_out}), got "
-                             f"{tuple(h.shape)}")
+        check_tensor(h, "h", shape=(..., self.irreps_out.dim), hint=self.irreps_out)
         if not self._scalar_slices:
             raise ValueError(f"irreps_out {self.irreps_out} hold no invariant scalars to read out")
         return torch.cat([h[..., sl] for sl in self._scalar_slices], dim=-1)

@@ -53,6 +53,7 @@ import functools
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import Irreps
 from workbench.groups.lorentz import Lorentz
 from workbench.models.blocks import MACELayer
@@ -115,10 +116,9 @@ class LorentzConvolution(EquivariantConvolution):
         """``Y_ij = (1/n, x_j)`` ``[E, 5]`` (complex) and ``pair [E, num_pair]`` (real) as the edge scalars."""
         if shifts is not None:
             raise ValueError("LorentzConvolution takes no shifts")
-        if pos.dim() != 2 or pos.shape[-1] != 4 or inv_n.shape != pos.shape[:1]:
-            raise ValueError(f"pos must have shape [N, 4] and inv_n [N], got {tuple(pos.shape)}, {tuple(inv_n.shape)}")
-        if pair.shape != (edge_index.shape[1], self.num_basis):
-            raise ValueError(f"pair must have shape [{edge_index.shape[1]}, {self.num_basis}], got {tuple(pair.shape)}")
+        check_tensor(pos, "pos", shape=("N", 4), hint="Minkowski momenta")
+        check_tensor(inv_n, "inv_n", shape=(pos.shape[0],), hint="one 1/n per row of pos")
+        check_tensor(pair, "pair", shape=(edge_index.shape[1], self.num_basis), hint="E, num_basis")
         src = edge_index[0]
         return torch.cat([inv_n.to(pos.dtype).index_select(0, src)[:, None], pos.index_select(0, src)], dim=-1), pair
 

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import o3
 from workbench.models.blocks import MACELayer
 from workbench.nn.convolution import EquivariantConvolution
@@ -50,26 +51,16 @@ from workbench.nn.spherical_harmonics import SphericalHarmonics
 __all__ = ["ShapeMACE", "PointNetClassifier", "normalize_clouds"]
 
 
-def _check_points(points) -> None:
-    if not isinstance(points, torch.Tensor):
-        raise TypeError(f"points must be a torch.Tensor of shape [B, P, 3], got {type(points).__name__}")
-    if points.dim() != 3 or points.shape[-1] != 3:
-        raise ValueError(f"points must have shape [B, P, 3] (batch, points, xyz), got {tuple(points.shape)}")
-    if not points.is_floating_point():
-        raise TypeError(f"points must be a floating tensor, got {points.dtype}")
-    if points.shape[0] < 1 or points.shape[1] < 2:
-        raise ValueError(f"points needs at least one cloud of at least 2 points, got shape {tuple(points.shape)}")
-    if not bool(torch.isfinite(points).all()):
-        raise ValueError("points holds NaN or infinite coordinates")
-
-
 def normalize_clouds(points: torch.Tensor) -> torch.Tensor:
     """Centre every cloud of ``points [B, P, 3]`` at its centroid and scale it to unit RMS radius: ``[B, P, 3]``.
 
     Commutes with O(3) and point permutations; removes translation and scale. Raises ValueError for bad shapes,
     NaN/inf, or a cloud whose points all coincide (no scale to normalize by).
     """
-    _check_points(points)
+    check_tensor(points, "points", shape=("B", "P", 3), dtype="float", hint="batch, points, xyz")
+    if points.shape[0] < 1 or points.shape[1] < 2:
+        raise ValueError(f"points needs at least one cloud of at least 2 points, got shape {tuple(points.shape)}")
+    check_tensor(points, "points", finite=True)
     x = points - points.mean(dim=1, keepdim=True)
     rms = x.square().sum(-1).mean(1).sqrt()  # [B]
     # coincident points leave only rounding noise (relative to the coordinates' size) in x

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import Irreps, LieGroup, as_irreps, o3
 from workbench.nn.same_irreps import SameIrreps
 
@@ -216,8 +217,7 @@ class Gate(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [..., irreps_in.dim]`` (scalars, gates, gated) -> ``[..., irreps_out.dim]``."""
         ds, dg, dd = self._dims
-        if x.shape[-1] != ds + dg + dd:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected {ds + dg + dd} (scalars+gates+gated)")
+        check_tensor(x, "x", shape=(..., ds + dg + dd), hint="scalars+gates+gated")
         scalars, gates, gated = x.split([ds, dg, dd], dim=-1)
         outs = []
         for seg, act in zip(scalars.split(self._scalar_sizes, dim=-1), self.act_scalars):
@@ -266,8 +266,7 @@ class NormActivation(SameIrreps, torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.zeros(n)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.irreps.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
+        check_tensor(x, "x", shape=(..., self.irreps.dim), hint=self.irreps)
         outs, offset = [], 0
         for (m, d), seg in zip(self._segs, x.split([m * d for m, d in self._segs], dim=-1)):
             v = seg.reshape(seg.shape[:-1] + (m, d))

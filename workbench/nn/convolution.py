@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import LieGroup, as_irreps, o3
 from workbench.kernels import fused_convolution, resolve_backend
 from workbench.kernels.dispatch import check_backend
@@ -168,13 +169,11 @@ class EquivariantConvolution(torch.nn.Module):
     def edge_vectors(self, pos: torch.Tensor, edge_index: torch.Tensor,
                      shifts: torch.Tensor | None = None) -> torch.Tensor:
         """O(3): ``r_ij = pos[i] - pos[j] (+ shifts)`` ``[E, 3]``; raises ValueError for a zero-length edge."""
-        if pos is None or pos.dim() != 2 or pos.shape[-1] != 3:
-            raise ValueError(f"pos must have shape [N, 3], got {None if pos is None else tuple(pos.shape)}")
+        check_tensor(pos, "pos", shape=("N", 3))
         src, dst = edge_index[0], edge_index[1]
         vec = pos.index_select(0, dst) - pos.index_select(0, src)
         if shifts is not None:
-            if shifts.shape != vec.shape:
-                raise ValueError(f"shifts must have shape {tuple(vec.shape)}, got {tuple(shifts.shape)}")
+            check_tensor(shifts, "shifts", shape=(vec.shape[0], 3), hint="one row per edge")
             vec = vec + shifts.to(vec.dtype)
         return vec
 
@@ -204,12 +203,8 @@ class EquivariantConvolution(torch.nn.Module):
                              "EquivariantConvolution.edge_attributes)")
         if kwargs:
             raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
-        if edge_attr.shape != (num_edges, self.irreps_edge.dim):
-            raise ValueError(f"edge_attr must have shape [{num_edges}, {self.irreps_edge.dim}] ({self.irreps_edge}), "
-                             f"got {tuple(edge_attr.shape)}")
-        if edge_scalars.shape != (num_edges, self.num_basis):
-            raise ValueError(f"edge_scalars must have shape [{num_edges}, {self.num_basis}], got "
-                             f"{tuple(edge_scalars.shape)}")
+        check_tensor(edge_attr, "edge_attr", shape=(num_edges, self.irreps_edge.dim), hint=self.irreps_edge)
+        check_tensor(edge_scalars, "edge_scalars", shape=(num_edges, self.num_basis), hint="E, num_basis")
         return edge_attr, edge_scalars
 
     def message(self, x: torch.Tensor, edge_attr: torch.Tensor, weights: torch.Tensor,
@@ -251,10 +246,9 @@ class EquivariantConvolution(torch.nn.Module):
         or ``None``), ``edge_index [2, E]`` (source -> target), optional ``shifts [E, 3]``; further keywords go to
         :meth:`edge_attributes` (``edge_attr``, ``edge_scalars``, or a subclass's own). Returns
         ``[N, irreps_out.dim]``."""
-        if x.dim() != 2 or x.shape[-1] != self.irreps_in.dim:
-            raise ValueError(f"x must have shape [N, {self.irreps_in.dim}] ({self.irreps_in}), got {tuple(x.shape)}")
-        if self.sh is not None and not edge_inputs and (pos is None or pos.shape != (x.shape[0], 3)):
-            raise ValueError(f"pos must have shape [{x.shape[0]}, 3], got {None if pos is None else tuple(pos.shape)}")
+        check_tensor(x, "x", shape=("N", self.irreps_in.dim), hint=self.irreps_in)
+        if self.sh is not None and not edge_inputs:
+            check_tensor(pos, "pos", shape=(x.shape[0], 3), hint="one row per row of x")
         if not torch.compiler.is_compiling():
             check_edge_index(edge_index, x.shape[0])
         if not edge_inputs and edge_index.shape[1] and self._fusable() and resolve_backend(self.backend, x) == "triton":

@@ -15,24 +15,14 @@ import math
 
 import torch
 
+from workbench.checks import check_tensor
+
 __all__ = ["radius_graph", "edge_vectors", "scatter_sum", "check_edge_index"]
-
-
-def _check_pos(pos: torch.Tensor) -> None:
-    if not isinstance(pos, torch.Tensor) or pos.dim() != 2 or pos.shape[1] != 3:
-        raise ValueError(f"pos must be a tensor of shape [N, 3], got {getattr(pos, 'shape', type(pos))}")
-    if not pos.is_floating_point():
-        raise TypeError(f"pos must be floating point, got {pos.dtype}")
-    if not bool(torch.isfinite(pos).all()):
-        raise ValueError("pos contains NaN or inf")
 
 
 def check_edge_index(edge_index: torch.Tensor, num_nodes: int) -> None:
     """Raise a clear error unless ``edge_index`` is a long tensor ``[2, E]`` with entries in ``[0, num_nodes)``."""
-    if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 or edge_index.shape[0] != 2:
-        raise ValueError(f"edge_index must have shape [2, E], got {getattr(edge_index, 'shape', type(edge_index))}")
-    if edge_index.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"edge_index must be an integer tensor (int64), got {edge_index.dtype}")
+    check_tensor(edge_index, "edge_index", shape=(2, "E"), dtype=(torch.int64, torch.int32))
     if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
         raise ValueError(
             f"edge_index has entries in [{int(edge_index.min())}, {int(edge_index.max())}] but there are "
@@ -64,14 +54,13 @@ def radius_graph(
     Returns:
         ``edge_index [2, E]`` (long, source -> target) and ``shifts [E, 3]`` (cartesian, same dtype as ``pos``).
     """
-    _check_pos(pos)
+    check_tensor(pos, "pos", shape=("N", 3), dtype="float", finite=True)
     if not (isinstance(r_max, (int, float)) and r_max > 0 and math.isfinite(r_max)):
         raise ValueError(f"r_max must be a positive finite number, got {r_max!r}")
     n = pos.shape[0]
     if batch is None:
         batch = torch.zeros(n, dtype=torch.long, device=pos.device)
-    if not isinstance(batch, torch.Tensor) or batch.shape != (n,) or batch.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"batch must be an integer tensor of shape [{n}], got {getattr(batch, 'shape', batch)}")
+    check_tensor(batch, "batch", shape=(n,), dtype=(torch.int64, torch.int32), hint="one graph index per row of pos")
     num_graphs = int(batch.max()) + 1 if n else 0
     if n and int(batch.min()) < 0:
         raise ValueError("batch must be non-negative")
@@ -80,17 +69,13 @@ def radius_graph(
         pbc_t = torch.as_tensor(pbc, dtype=torch.bool, device=pos.device)
         if pbc_t.shape == (3,):
             pbc_t = pbc_t.expand(num_graphs, 3)
-        if pbc_t.shape != (num_graphs, 3):
-            raise ValueError(f"pbc must have shape [3] or [{num_graphs}, 3], got {tuple(pbc_t.shape)}")
+        check_tensor(pbc_t, "pbc", shape=(num_graphs, 3), hint="or [3] for every graph")
         if cell is None:
             raise ValueError("cell is required when pbc has a periodic direction")
         cell_t = torch.as_tensor(cell, dtype=pos.dtype, device=pos.device)
         if cell_t.shape == (3, 3):
             cell_t = cell_t.expand(num_graphs, 3, 3)
-        if cell_t.shape != (num_graphs, 3, 3):
-            raise ValueError(f"cell must have shape [3, 3] or [{num_graphs}, 3, 3], got {tuple(cell_t.shape)}")
-        if not bool(torch.isfinite(cell_t).all()):
-            raise ValueError("cell contains NaN or inf")
+        check_tensor(cell_t, "cell", shape=(num_graphs, 3, 3), finite=True, hint="or [3, 3] for every graph")
     sources, targets, shift_list = [], [], []
     order = torch.argsort(batch, stable=True)
     counts = torch.bincount(batch, minlength=num_graphs).tolist() if n else []
@@ -141,19 +126,17 @@ def radius_graph(
 
 def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor, shifts: torch.Tensor | None = None) -> torch.Tensor:
     """``pos[edge_index[1]] - pos[edge_index[0]] (+ shifts)``, shape ``[E, 3]``."""
-    _check_pos(pos)
+    check_tensor(pos, "pos", shape=("N", 3), dtype="float", finite=True)
     check_edge_index(edge_index, pos.shape[0])
     vec = pos.index_select(0, edge_index[1]) - pos.index_select(0, edge_index[0])
     if shifts is not None:
-        if shifts.shape != vec.shape:
-            raise ValueError(f"shifts must have shape {tuple(vec.shape)}, got {tuple(shifts.shape)}")
+        check_tensor(shifts, "shifts", shape=(vec.shape[0], 3), hint="one row per edge")
         vec = vec + shifts.to(vec.dtype)
     return vec
 
 
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     """Sum rows of ``src [E, ...]`` into ``[num_nodes, ...]`` by ``index [E]`` (torch ``index_add``)."""
-    if index.dim() != 1 or index.shape[0] != src.shape[0]:
-        raise ValueError(f"index must have shape [{src.shape[0]}], got {tuple(index.shape)}")
+    check_tensor(index, "index", shape=(src.shape[0],), hint="one entry per row of src")
     out = src.new_zeros((num_nodes,) + tuple(src.shape[1:]))
     return out.index_add(0, index, src)

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import LieGroup, as_irreps
 
 __all__ = ["Linear"]
@@ -134,29 +135,22 @@ class Linear(torch.nn.Module):
         self, x: torch.Tensor, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None
     ) -> torch.Tensor:
         """``x [..., irreps_in.dim] -> [..., irreps_out.dim]``."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.shape[-1] != self._dim_in:
-            raise ValueError(
-                f"x has last dimension {x.shape[-1]}; expected irreps_in.dim = {self._dim_in} "
-                f"({self.irreps_in})"
-            )
-        if self._complex and not x.is_complex():
-            raise TypeError("this group's irreps are complex: pass complex features (e.g. torch.complex128)")
+        check_tensor(x, "x", shape=(..., self._dim_in), dtype="complex" if self._complex else None,
+                     hint=self.irreps_in)
         if weight is None:
             if self.weight_numel > 0 and not self.internal_weights:
                 raise ValueError(f"weight is required (external weights of size {self.weight_numel})")
             weight = self.weight
-        elif self.shared_weights and tuple(weight.shape) != (self.weight_numel,):
-            raise ValueError(f"weight has shape {tuple(weight.shape)}; expected ({self.weight_numel},)")
-        elif not self.shared_weights and (weight.dim() < 2 or weight.shape[-1] != self.weight_numel):
-            raise ValueError(f"weight has shape {tuple(weight.shape)}; expected (..., {self.weight_numel})")
+        elif self.shared_weights:
+            check_tensor(weight, "weight", shape=(self.weight_numel,), hint="shared weights")
+        else:
+            check_tensor(weight, "weight", shape=(..., "B", self.weight_numel), hint="one weight row per sample")
         if bias is None:
             if self.bias_numel > 0 and not self.internal_weights:
                 raise ValueError(f"bias is required (external biases of size {self.bias_numel})")
             bias = self.bias
-        elif bias.shape[-1] != self.bias_numel:
-            raise ValueError(f"bias has shape {tuple(bias.shape)}; expected (..., {self.bias_numel})")
+        else:
+            check_tensor(bias, "bias", shape=(..., self.bias_numel))
 
         batch = x.shape[:-1]
         x = x.reshape(-1, self._dim_in)

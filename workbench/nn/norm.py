@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import LieGroup, as_irreps
 from workbench.nn.same_irreps import SameIrreps
 
@@ -48,8 +49,7 @@ class EquivariantLayerNorm(SameIrreps, torch.nn.Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.irreps.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
+        check_tensor(x, "x", shape=(..., self.irreps.dim), hint=self.irreps)
         outs, ws, bs = [], 0, 0
         for (m, d, trivial), seg in zip(self._segs, x.split([m * d for m, d, _ in self._segs], dim=-1)):
             if m * d == 0:
@@ -90,8 +90,7 @@ class EquivariantDropout(SameIrreps, torch.nn.Module):
         self._num_copies = copy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.irreps.dim:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected irreps.dim = {self.irreps.dim}")
+        check_tensor(x, "x", shape=(..., self.irreps.dim), hint=self.irreps)
         if not self.training or self.p == 0.0:
             return x
         real = x.real.dtype if x.is_complex() else x.dtype

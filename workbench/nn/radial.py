@@ -17,14 +17,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from workbench.checks import check_tensor
+
 __all__ = ["BesselBasis", "PolynomialCutoff", "GaussianBasis", "RadialMLP"]
-
-
-def _check_lengths(r: torch.Tensor) -> None:
-    if not isinstance(r, torch.Tensor):
-        raise TypeError(f"r must be a torch.Tensor of edge lengths, got {type(r).__name__}")
-    if not r.is_floating_point():
-        raise TypeError(f"r must be a floating tensor, got {r.dtype}")
 
 
 class BesselBasis(torch.nn.Module):
@@ -51,7 +46,7 @@ class BesselBasis(torch.nn.Module):
             self.register_buffer("n", n, persistent=False)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        _check_lengths(r)
+        check_tensor(r, "r", dtype="float")
         r = r[..., None]
         freqs = self.freqs.to(r.dtype) if self.trainable else self.n.to(r.dtype) * (math.pi / self.r_max)
         return self.prefactor * torch.sin(freqs * r) / r
@@ -69,7 +64,7 @@ class PolynomialCutoff(torch.nn.Module):
         self.r_max, self.p = float(r_max), float(p)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        _check_lengths(r)
+        check_tensor(r, "r", dtype="float")
         p, u = self.p, r / self.r_max
         out = 1.0 - (p + 1.0) * (p + 2.0) / 2.0 * u.pow(p) + p * (p + 2.0) * u.pow(p + 1.0)
         out = out - p * (p + 1.0) / 2.0 * u.pow(p + 2.0)
@@ -89,7 +84,7 @@ class GaussianBasis(torch.nn.Module):
         self.width = (stop - start) / (int(num_basis) - 1)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        _check_lengths(r)
+        check_tensor(r, "r", dtype="float")
         d = (r[..., None] - self.centers.to(r.dtype)) / self.width
         return torch.exp(-0.5 * d * d)
 
@@ -125,8 +120,7 @@ class RadialMLP(torch.nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.sizes[0]:
-            raise ValueError(f"x has last dimension {x.shape[-1]}; expected {self.sizes[0]}")
+        check_tensor(x, "x", shape=(..., self.sizes[0]))
         for i, w in enumerate(self.weights):
             x = x @ (w.to(x.dtype) / math.sqrt(w.shape[0]))
             if i < len(self.weights) - 1:

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import o3
 from workbench.kernels import resolve_backend, spherical_harmonics
 from workbench.kernels.dispatch import check_backend
@@ -45,15 +46,13 @@ class SphericalHarmonics(torch.nn.Module):
         self._sh = o3.SphericalHarmonics(self.irreps_out, self.normalize, self.normalization)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.shape[-1:] != (3,):
-            raise ValueError(f"x must be a tensor of shape [..., 3], got {getattr(x, 'shape', type(x))}")
+        check_tensor(x, "x", shape=(..., 3))
         if x.numel() == 0:
             return x.new_zeros(x.shape[:-1] + (self.irreps_out.dim,))
         if self.backend != "torch" and self.irreps_out.lmax <= 10:
             if resolve_backend(self.backend, x) == "triton":
+                check_tensor(x, "x", finite=self.normalize)
                 flat = x.reshape(-1, 3)
-                if self.normalize and not bool(torch.isfinite(flat).all()):
-                    raise ValueError("x contains NaN or inf")
                 out = spherical_harmonics([ir.l for _, ir in self.irreps_out], flat, self.normalize,
                                           self.normalization, backend="triton")
                 return out.reshape(x.shape[:-1] + (self.irreps_out.dim,))

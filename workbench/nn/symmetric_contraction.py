@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups import Irreps, LieGroup, as_irreps
 from workbench.nn._constants import ConstantsMixin
 
@@ -160,12 +161,8 @@ class SymmetricContraction(ConstantsMixin):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``x [N, irreps_in.dim]``, ``y [N, num_elements]`` (one-hot or soft) -> ``[N, irreps_out.dim]``."""
-        if x.dim() != 2 or x.shape[1] != self.irreps_in.dim:
-            raise ValueError(
-                f"x must have shape [N, {self.irreps_in.dim}] ({self.irreps_in}), got {tuple(x.shape)}"
-            )
-        if y.shape != (x.shape[0], self.num_elements):
-            raise ValueError(f"y must have shape [{x.shape[0]}, {self.num_elements}], got {tuple(y.shape)}")
+        check_tensor(x, "x", shape=("N", self.irreps_in.dim), hint=self.irreps_in)
+        check_tensor(y, "y", shape=(x.shape[0], self.num_elements), hint="N, num_elements")
         if self._complex and not x.is_complex():
             raise TypeError("this group's irreps are complex: pass complex features")
         n, C = x.shape[0], self.channels

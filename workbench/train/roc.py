@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from workbench.checks import check_array
+
 __all__ = ["roc_curve", "roc_auc", "background_rejection"]
 
 
@@ -21,8 +23,7 @@ def _check(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(labels).reshape(-1)
     if s.shape != y.shape:
         raise ValueError(f"scores and labels must have the same length, got {s.shape[0]} and {y.shape[0]}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("scores must be finite")
+    check_array(s, "scores", finite=True)
     if not np.all((y == 0) | (y == 1)):
         raise ValueError("labels must be 0 (background) or 1 (signal)")
     y = y.astype(bool)

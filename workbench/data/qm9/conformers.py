@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from workbench.checks import check_array
 from workbench.data.manifest import MANIFEST_NAME, read_verified_npz, sha256_file, write_npz_reproducible
 from workbench.data.qm9.paths import DEFAULT_QM9_DIR
 from workbench.data.qm9.table import ID_COLUMNS
@@ -88,13 +89,8 @@ class ConformerSet:
         mol_id = tuple(str(m) for m in self.mol_id)
         smiles = tuple(str(s) for s in self.smiles)
         m = len(mol_id)
-        if z.ndim != 1:
-            raise ValueError(f"z must have shape [A], got {list(z.shape)}")
-        if pos.shape != (z.shape[0], 3):
-            raise ValueError(f"pos must have shape [A, 3] = [{z.shape[0]}, 3], got {list(pos.shape)}")
-        if not np.all(np.isfinite(pos)):
-            bad = np.flatnonzero(~np.isfinite(pos).all(axis=1))
-            raise ValueError(f"pos must be finite: found NaN or inf coordinates at atom index(es) {bad[:10].tolist()}")
+        check_array(z, "z", shape=("A",), hint="atomic numbers of all atoms")
+        check_array(pos, "pos", shape=(z.shape[0], 3), finite=True, hint="A, 3: one row per atom")
         if ptr.shape != (m + 1,) or ptr[0] != 0 or ptr[-1] != z.shape[0] or np.any(np.diff(ptr) <= 0):
             raise ValueError(
                 f"ptr must be [M + 1] = [{m + 1}] offsets rising strictly from 0 to A = {z.shape[0]} "
@@ -102,8 +98,7 @@ class ConformerSet:
             )
         if len(smiles) != m:
             raise ValueError(f"smiles must have M = {m} entries, got {len(smiles)}")
-        if targets.shape != (m, len(names)):
-            raise ValueError(f"targets must have shape [M, T] = [{m}, {len(names)}], got {list(targets.shape)}")
+        check_array(targets, "targets", shape=(m, len(names)), hint="M, T: one row per molecule, one column per target")
         unknown_z = sorted(set(np.unique(z).tolist()) - set(ELEMENT_SYMBOLS))
         if unknown_z:
             raise ValueError(f"z holds atomic numbers {unknown_z} outside QM9's {sorted(ELEMENT_SYMBOLS)}")

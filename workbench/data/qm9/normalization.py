@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.checks import check_array, check_tensor
 from workbench.data.qm9.conformers import ConformerSet
 from workbench.data.qm9.units import ELEMENT_SYMBOLS, QM9_ENERGY_TARGETS, QM9_TARGETS
 
@@ -43,10 +44,10 @@ class TargetNormalizer:
         names = tuple(self.names)
         mean = np.asarray(self.mean, dtype=np.float64).reshape(-1)
         std = np.asarray(self.std, dtype=np.float64).reshape(-1)
-        if mean.shape != (len(names),) or std.shape != (len(names),):
-            raise ValueError(f"mean and std must have shape [T] = [{len(names)}]")
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
-            raise ValueError(f"mean must be finite and std finite and > 0, got mean={mean}, std={std}")
+        check_array(mean, "mean", shape=(len(names),), finite=True, hint="T: one per target")
+        check_array(std, "std", shape=(len(names),), finite=True, hint="T: one per target")
+        if not np.all(std > 0):
+            raise ValueError(f"std must be > 0, got std={std}")
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "std", std)
@@ -57,12 +58,10 @@ class TargetNormalizer:
         v = np.asarray(values, dtype=np.float64)
         if v.ndim == 1:
             v = v[:, None]
-        if v.ndim != 2 or v.shape[1] != len(names):
-            raise ValueError(f"values must have shape [M, T] = [M, {len(names)}], got {list(v.shape)}")
+        check_array(v, "values", shape=("M", len(names)), hint="M, T: one column per target")
         if v.shape[0] < 2:
             raise ValueError(f"values must hold at least 2 molecules to estimate a std, got {v.shape[0]}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError("values must be finite")
+        check_array(v, "values", finite=True)
         std = v.std(axis=0)
         if np.any(std == 0):
             raise ValueError(f"target(s) {[n for n, s in zip(names, std) if s == 0]} are constant; cannot scale")
@@ -79,8 +78,8 @@ class TargetNormalizer:
         return values * std + mean
 
     def _like(self, values: Any) -> tuple[Any, Any]:
-        if values.shape[-1] != len(self.names):
-            raise ValueError(f"values must have last dimension T = {len(self.names)}, got {list(values.shape)}")
+        check = check_tensor if isinstance(values, torch.Tensor) else check_array
+        check(values, "values", shape=(..., len(self.names)), hint="T: one column per target")
         if isinstance(values, torch.Tensor):
             return (torch.as_tensor(self.mean, dtype=values.dtype, device=values.device),
                     torch.as_tensor(self.std, dtype=values.dtype, device=values.device))
@@ -120,9 +119,8 @@ class AtomReferences:
     energies: np.ndarray
 
     def __post_init__(self) -> None:
-        e = np.asarray(self.energies, dtype=np.float64).reshape(-1)
-        if e.shape != (len(self.elements),) or not np.all(np.isfinite(e)):
-            raise ValueError(f"energies must be [len(elements)] = [{len(self.elements)}] finite numbers")
+        e = check_array(np.asarray(self.energies, dtype=np.float64).reshape(-1), "energies",
+                        shape=(len(self.elements),), finite=True, hint="one per element")
         object.__setattr__(self, "elements", tuple(int(x) for x in self.elements))
         object.__setattr__(self, "energies", e)
 

@@ -26,6 +26,7 @@ import math
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups.o3.irreps import Irrep, Irreps
 from workbench.groups.o3.wigner import _wigner_3j
 
@@ -159,9 +160,7 @@ class ReducedTensorProducts(torch.nn.Module):
                 f"expected {len(self.irreps_in)} inputs (one per index of {self.indices!r}), got {len(xs)}"
             )
         for k, (x, irreps) in enumerate(zip(xs, self.irreps_in)):
-            if not isinstance(x, torch.Tensor) or x.shape[-1:] != (irreps.dim,):
-                shape = getattr(x, "shape", type(x).__name__)
-                raise ValueError(f"input {k} must have shape [..., {irreps.dim}] ({irreps}), got {shape}")
+            check_tensor(x, f"input {k}", shape=(..., irreps.dim), hint=irreps)
         batch = torch.broadcast_shapes(*(x.shape[:-1] for x in xs))
         basis = self.change_of_basis.to(dtype=xs[0].dtype, device=xs[0].device)
         out = basis.reshape(basis.shape[0], -1, xs[-1].shape[-1])  # contract the last index first

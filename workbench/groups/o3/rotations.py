@@ -17,6 +17,8 @@ import math
 
 import torch
 
+from workbench.checks import check_tensor
+
 __all__ = [
     "angles_to_matrix",
     "angles_to_xyz",
@@ -55,12 +57,7 @@ def _as_angle_tensors(*angles: object) -> tuple[torch.Tensor, ...]:
 
 def _check_matrix(R: object, name: str, allow_improper: bool) -> torch.Tensor:
     """Validate a batch of orthogonal 3x3 matrices ``[..., 3, 3]``."""
-    if not isinstance(R, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape [..., 3, 3], got {type(R).__name__}")
-    if R.ndim < 2 or R.shape[-2:] != (3, 3):
-        raise ValueError(f"{name} must have shape [..., 3, 3], got {tuple(R.shape)}")
-    if not R.is_floating_point():
-        raise TypeError(f"{name} must be a floating point tensor, got {R.dtype}")
+    check_tensor(R, name, shape=(..., 3, 3), dtype="float")
     if R.numel() == 0:
         return R
     with torch.no_grad():
@@ -109,8 +106,7 @@ def angles_to_matrix(alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tenso
 def xyz_to_angles(xyz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Angles ``(alpha, beta)`` of a direction ``[..., 3]`` (any norm) such that
     ``R(alpha, beta, 0) e_y`` points along it. The zero vector maps to ``(0, 0)``."""
-    if not isinstance(xyz, torch.Tensor) or xyz.shape[-1:] != (3,):
-        raise ValueError(f"xyz must be a tensor of shape [..., 3], got {getattr(xyz, 'shape', type(xyz))}")
+    check_tensor(xyz, "xyz", shape=(..., 3))
     norm = xyz.norm(dim=-1, keepdim=True)
     unit = xyz / norm.clamp(min=torch.finfo(xyz.dtype).tiny)
     unit = torch.where(norm > 0, unit, torch.tensor([0.0, 1.0, 0.0], dtype=xyz.dtype, device=xyz.device))
@@ -146,8 +142,7 @@ def axis_angle_to_matrix(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tenso
     Rodrigues' formula ``I + sin(t) K + (1 - cos(t)) K^2`` with ``K`` the cross-product matrix of the unit axis.
     A zero axis raises ValueError.
     """
-    if not isinstance(axis, torch.Tensor) or axis.shape[-1:] != (3,):
-        raise ValueError(f"axis must be a tensor of shape [..., 3], got {getattr(axis, 'shape', type(axis))}")
+    check_tensor(axis, "axis", shape=(..., 3))
     axis = axis if axis.is_floating_point() else axis.to(torch.get_default_dtype())
     (angle,) = _as_angle_tensors(angle)
     norm = axis.norm(dim=-1, keepdim=True)

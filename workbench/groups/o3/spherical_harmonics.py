@@ -20,6 +20,7 @@ from typing import NamedTuple, Union
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups.o3.irreps import Irrep, Irreps
 from workbench.groups.o3.wigner import _wigner_3j
 
@@ -121,18 +122,6 @@ def _parse_degrees(l: object) -> tuple[list[int], int]:
     raise TypeError(f"l must be an int, a list of ints, an irreps string or Irreps, got {type(l).__name__}")
 
 
-def _check_input(x: object, normalize: bool) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of shape [..., 3], got {type(x).__name__}")
-    if x.ndim == 0 or x.shape[-1] != 3:
-        raise ValueError(f"x must have shape [..., 3], got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating point tensor, got {x.dtype}")
-    if not isinstance(normalize, bool):
-        raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
-    return x
-
-
 def _is_finite(x: torch.Tensor, summary: torch.Tensor) -> bool:
     """Raise ValueError if ``x`` has NaN/inf; ``summary`` is a cheap reduction of x checked first.
 
@@ -142,8 +131,7 @@ def _is_finite(x: torch.Tensor, summary: torch.Tensor) -> bool:
         return True
     if bool(torch.isfinite(summary)):
         return True
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError("x contains NaN or infinite coordinates; spherical harmonics need finite vectors [..., 3]")
+    check_tensor(x, "x", finite=True)
     return False
 
 
@@ -325,7 +313,7 @@ class SphericalHarmonics(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., 3] -> [..., irreps_out.dim]``."""
-        x = _check_input(x, self.normalize)
+        check_tensor(x, "x", shape=(..., 3), dtype="float")
         batch = x.shape[:-1]
         flat = x.reshape(-1, 3)
         c0, c1, c2 = flat.unbind(-1)
