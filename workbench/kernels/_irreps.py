@@ -6,7 +6,6 @@ from typing import Any
 
 import torch
 
-from workbench.checks import check_tensor
 from workbench.groups.o3 import Irreps
 
 IrrepsTuple = tuple[tuple[int, int, int], ...]  # ((mul, l, p), ...)
@@ -42,8 +41,3 @@ def irreps_offsets(irreps: IrrepsTuple) -> list[int]:
 #: The dtypes the kernels compute in.
 KERNEL_DTYPES = (torch.float32, torch.float64)
 
-
-def check_float_tensor(x: Any, name: str, ndim: int, last: int | None = None) -> torch.Tensor:
-    """``check_tensor`` for a float32/float64 ``[N]`` or ``[N, last]`` tensor (kept for kernels/tensor_product.py)."""
-    shape = ("N",) if ndim == 1 else ("N", last, *([None] * (ndim - 2)))
-    return check_tensor(x, name, shape=shape, dtype=KERNEL_DTYPES)

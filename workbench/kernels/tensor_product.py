@@ -30,10 +30,11 @@ from typing import Any
 
 import torch
 
+from workbench.checks import check_tensor
 from workbench.groups.o3 import wigner_3j
 
 from ._codegen import Source, compile_kernel, literal, next_power_of_2, tl_dtype
-from ._irreps import IrrepsTuple, as_irreps_tuple, check_float_tensor, irreps_dim, irreps_offsets, irreps_str
+from ._irreps import KERNEL_DTYPES, IrrepsTuple, as_irreps_tuple, irreps_dim, irreps_offsets, irreps_str
 from .dispatch import resolve_backend
 
 IRREP_NORMALIZATIONS = ("component", "norm", "none")
@@ -188,9 +189,9 @@ def check_tp_inputs(spec: UVUSpec, x1: torch.Tensor, x2: torch.Tensor, weight: t
     """Validate ``x1 [Z, dim_in1]``, ``x2 [Z, dim_in2]``, ``weight [Z, weight_numel]`` (same dtype/device)."""
     if not isinstance(spec, UVUSpec):
         raise TypeError(f"spec must be a UVUSpec (see uvu_spec), got {type(spec).__name__}")
-    check_float_tensor(x1, "x1", 2, spec.dim_in1)
-    check_float_tensor(x2, "x2", 2, spec.dim_in2)
-    check_float_tensor(weight, "weight", 2, spec.weight_numel)
+    check_tensor(x1, "x1", shape=("Z", spec.dim_in1), dtype=KERNEL_DTYPES)
+    check_tensor(x2, "x2", shape=("Z", spec.dim_in2), dtype=KERNEL_DTYPES)
+    check_tensor(weight, "weight", shape=("Z", spec.weight_numel), dtype=KERNEL_DTYPES)
     if not x1.shape[0] == x2.shape[0] == weight.shape[0]:
         raise ValueError(f"x1, x2 and weight need the same number of rows, got {x1.shape[0]}, {x2.shape[0]}, "
                          f"{weight.shape[0]}")
