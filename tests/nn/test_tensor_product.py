@@ -219,3 +219,32 @@ def test_empty_batch():
     tp = TensorProduct("4x0e+4x1o", "0e+1o", "4x0e+4x1o", ins, shared_weights=False)
     out = tp(torch.randn(0, 16), torch.randn(0, 4), torch.randn(0, tp.weight_numel))
     assert out.shape == (0, 16)
+
+
+@pytest.mark.parametrize("group", ["O(3)", "Lorentz"])
+def test_gathered_equals_the_product_of_gathered_rows(group):
+    """TensorProduct.gathered couples each row once and weighs per index; same numbers as gathering first."""
+    from workbench.groups import Irreps, by_name
+    from workbench.nn.convolution import edge_tensor_product
+
+    g = by_name(group)
+    if group == "O(3)":
+        irreps_in, irreps_edge, irreps_out = "4x0e+4x1o", "0e+1o+2e", "4x0e+4x1o+4x2e"
+        dtype = torch.float64
+    else:
+        irreps_in, irreps_edge, irreps_out = "3x(0,0)+3x(1/2,1/2)", "(0,0)+(1/2,1/2)", "3x(0,0)+3x(1/2,1/2)"
+        dtype = torch.complex128
+    tp = edge_tensor_product(Irreps(g, irreps_in), Irreps(g, irreps_edge), Irreps(g, irreps_out),
+                             sum_paths=group != "O(3)")
+    gen = torch.Generator().manual_seed(0)
+    n, e = 7, 30
+    x1 = torch.randn(n, tp.irreps_in1.dim, dtype=dtype, generator=gen)
+    x2 = torch.randn(n, tp.irreps_in2.dim, dtype=dtype, generator=gen)
+    w = torch.randn(e, tp.weight_numel, dtype=torch.float64, generator=gen)
+    index = torch.randint(0, n, (e,), generator=gen)
+    expected = tp(x1[index], x2[index], w)
+    assert torch.allclose(tp.gathered(x1, x2, w, index), expected, atol=1e-12, rtol=1e-12)
+    assert ("grouped" in tp.plans) == (group == "Lorentz")  # the Lorentz product takes the couple-once path
+    if group == "Lorentz":
+        with pytest.raises(ValueError, match="gathered needs"):
+            tp.gathered(x1, x2[:3], w, index)

@@ -102,6 +102,8 @@ class LorentzConvolution(EquivariantConvolution):
     (``avg_num_neighbors = 1``: the scalar part is already a mean over the jet).
     """
 
+    source_edge_attributes = True  # Y_ij = (1/n, x_j) is the source's: the product is coupled once per particle
+
     def __init__(self, irreps_in: Irreps, irreps_out: Irreps, *, num_pair: int, hidden: int) -> None:
         group = irreps_in.group
         super().__init__(irreps_in, irreps_out, num_basis=num_pair, radial_hidden=(hidden, hidden),
@@ -113,14 +115,14 @@ class LorentzConvolution(EquivariantConvolution):
 
     def edge_attributes(self, pos: torch.Tensor, edge_index: torch.Tensor, shifts: torch.Tensor | None = None, *,
                         inv_n: torch.Tensor, pair: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``Y_ij = (1/n, x_j)`` ``[E, 5]`` (complex) and ``pair [E, num_pair]`` (real) as the edge scalars."""
+        """``Y_j = (1/n, x_j)`` ``[N, 5]`` per source particle (complex; :attr:`source_edge_attributes`) and
+        ``pair [E, num_pair]`` (real) as the edge scalars."""
         if shifts is not None:
             raise ValueError("LorentzConvolution takes no shifts")
         check_tensor(pos, "pos", shape=("N", 4), hint="Minkowski momenta")
         check_tensor(inv_n, "inv_n", shape=(pos.shape[0],), hint="one 1/n per row of pos")
         check_tensor(pair, "pair", shape=(edge_index.shape[1], self.num_basis), hint="E, num_basis")
-        src = edge_index[0]
-        return torch.cat([inv_n.to(pos.dtype).index_select(0, src)[:, None], pos.index_select(0, src)], dim=-1), pair
+        return torch.cat([inv_n.to(pos.dtype)[:, None], pos], dim=-1), pair
 
 
 def _jet_graph(mask: torch.Tensor) -> torch.Tensor:

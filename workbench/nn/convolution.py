@@ -110,7 +110,12 @@ class EquivariantConvolution(torch.nn.Module):
 
     Hooks (override in a subclass, PyG style; each sees the same tensors the default uses):
     :meth:`edge_attributes`, :meth:`radial_network`, :meth:`message`, :meth:`aggregate`, :meth:`update`.
+    A subclass whose edge attributes are those of the edge's source node sets :attr:`source_edge_attributes` and
+    returns them per node from :meth:`edge_attributes`; the product is then coupled once per node.
     """
+
+    #: True when :meth:`edge_attributes` returns ``[N, irreps_edge.dim]`` per source node instead of per edge.
+    source_edge_attributes: bool = False
 
     def __init__(
         self,
@@ -209,7 +214,11 @@ class EquivariantConvolution(torch.nn.Module):
 
     def message(self, x: torch.Tensor, edge_attr: torch.Tensor, weights: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
-        """``m_ij = TP_uvu(x_j, Y_ij; w_ij)``: ``[E, irreps_mid.dim]``."""
+        """``m_ij = TP_uvu(x_j, Y_ij; w_ij)``: ``[E, irreps_mid.dim]``. With :attr:`source_edge_attributes`,
+        ``edge_attr`` is ``[N, irreps_edge.dim]`` (an edge's attribute is its source node's) and the product is
+        coupled once per node (:meth:`TensorProduct.gathered`)."""
+        if self.source_edge_attributes:
+            return self.tp.gathered(x, edge_attr, weights, edge_index[0])
         return self.tp(x.index_select(0, edge_index[0]), edge_attr, weights)
 
     def aggregate(self, messages: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:

@@ -144,10 +144,22 @@ class GroupedEvaluator(torch.nn.Module):
         ws = [w] * len(x1s) if w.dim() == 1 else list(w.split(rows))
         return torch.cat([self._chunk(a, b, c) for a, b, c in zip(x1s, x2s, ws)], dim=0)
 
+    def gathered(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``forward(x1[index], x2[index], w)`` with the couplings computed once per row of ``x1``/``x2``
+        (``[N, d]``) and only the weights ``w [E, W]`` applied per ``index [E]`` row: the weights of a grouped plan
+        act after the coupling, so a message that pairs each edge with its source node's features costs one
+        coupling per node."""
+        coupled = [z.index_select(0, index) for z in self._couple(x1, x2)]
+        return self._weigh(coupled, w, index.shape[0], x1)
+
     def _chunk(self, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return self._weigh(self._couple(x1, x2), w, x1.shape[0], x1)
+
+    def _couple(self, x1: torch.Tensor, x2: torch.Tensor) -> list[torch.Tensor]:
+        """Per block, the coupled features ``z [n, u, v, K]`` (``[n, u, K]`` for the ``uu`` family), unweighted."""
         plan = self.plan
-        n, shared = x1.shape[0], w.dim() == 1
-        contributions: list[list[torch.Tensor]] = [[] for _ in plan.out_segments]
+        n = x1.shape[0]
+        out = []
         x1_segments = x1.split(plan.in1_sizes, dim=1)
         for b, g in enumerate(plan.blocks):
             cg = self.couplings[b].to(x1.dtype)
@@ -164,6 +176,15 @@ class GroupedEvaluator(torch.nn.Module):
             else:
                 t = torch.matmul(x2g.reshape(n * g.mul1, g.dim2), cg).reshape(n * g.mul1, g.dim1, g.k_total)
                 z = torch.bmm(x1g.reshape(n * g.mul1, 1, g.dim1), t).reshape(n, g.mul1, g.k_total)
+            out.append(z)
+        return out
+
+    def _weigh(self, coupled: list[torch.Tensor], w: torch.Tensor, n: int, like: torch.Tensor) -> torch.Tensor:
+        """The per-path weights applied to the coupled features of :meth:`_couple`, summed per output segment."""
+        plan = self.plan
+        shared = w.dim() == 1
+        contributions: list[list[torch.Tensor]] = [[] for _ in plan.out_segments]
+        for g, z in zip(plan.blocks, coupled):
             for p in g.paths:
                 zp = z[..., p.k_start : p.k_start + p.dim_out]
                 wp = None
@@ -184,9 +205,9 @@ class GroupedEvaluator(torch.nn.Module):
                     total = total + t
                 outs.append(total.reshape(n, mul * d))
             else:
-                outs.append(x1.new_zeros(n, mul * d))
+                outs.append(like.new_zeros(n, mul * d))
         if not outs:
-            return x1.new_zeros(n, 0)
+            return like.new_zeros(n, 0)
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
 
 

@@ -188,6 +188,24 @@ class TensorProduct(torch.nn.Module):
         return weight
 
     # ------------------------------------------------------------------ forward
+    def gathered(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``forward(x1[index], x2[index], weight)`` for per-row weights ``weight [E, weight_numel]`` (external,
+        unshared) and rows ``x1 [N, irreps_in1.dim]``, ``x2 [N, irreps_in2.dim]`` picked by ``index [E]``: the
+        weights act after the coupling, so with the torch grouped plan each of the ``N`` rows is coupled once and
+        only the weighting runs ``E`` times (a message that pairs each edge with its source node's features).
+        Other plans evaluate the gathered rows directly; the result is the same either way."""
+        if "grouped" in self.plans and not self.shared_weights and weight.dim() == 2 and x1.dim() == 2:
+            d1, d2, _ = self._dims
+            rows = index.shape[0]
+            if x1.shape[-1] != d1 or x2.shape != (x1.shape[0], d2) or weight.shape != (rows, self.weight_numel):
+                raise ValueError(f"gathered needs x1 [N, {d1}], x2 [N, {d2}], weight [E, {self.weight_numel}] and "
+                                 f"index [E], got {tuple(x1.shape)}, {tuple(x2.shape)}, {tuple(weight.shape)}, "
+                                 f"{tuple(index.shape)}")
+            if self._complex and not x1.is_complex():
+                raise TypeError("this group's couplings are complex: pass complex features (e.g. torch.complex128)")
+            return self.plans["grouped"].gathered(x1, x2, weight.to(x1.dtype), index)
+        return self(x1.index_select(0, index), x2.index_select(0, index), weight)
+
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Evaluate ``x1 (x) x2`` with weights; see the class docstring for shapes."""
         if not isinstance(x1, torch.Tensor) or not isinstance(x2, torch.Tensor):
