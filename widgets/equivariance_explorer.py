@@ -11,7 +11,7 @@ Groups (``group=``):
 - ``"lorentz"``: a set of 4-momenta ``(N, 4) = (E, px, py, pz)``; sliders are the rapidity and the boost
   direction (polar angle ``theta`` from z, azimuth ``phi``);
 - ``"image"``: an image ``(C, H, W)`` rotated in its plane by ``angle`` (bicubic resampling);
-- or a pair ``(rho_in, rho_out)`` of :class:`workbench.equivariance.Representation` for anything else (the
+- or a pair ``(rho_in, rho_out)`` of :class:`workbench.equivariance.Action` for anything else (the
   sliders are then the Lie-algebra coordinates ``theta_i``).
 
 The model is called on a batch of one (``model(sample[None])``) and its output's first axis is dropped.
@@ -30,9 +30,9 @@ import plotly.graph_objects as go
 import torch
 
 from workbench.equivariance import (
-    ImageRepresentation,
-    Representation,
-    TrivialRepresentation,
+    Action,
+    ImageAction,
+    TrivialAction,
     chain_layers,
     check_representations,
     layerwise_lie_derivative,
@@ -50,8 +50,8 @@ GROUPS = ("so3", "lorentz", "image")
 MAX_BARS = 48
 
 
-def group_representations(group: object, output_representation: Representation | None = None
-                          ) -> tuple[str, Representation, Representation]:
+def group_representations(group: object, output_representation: Action | None = None
+                          ) -> tuple[str, Action, Action]:
     """``(kind, rho_in, rho_out)`` for ``group`` (a name from :data:`GROUPS` or a ``(rho_in, rho_out)`` pair)."""
     if isinstance(group, tuple) and len(group) == 2:
         rho_in, rho_out = check_representations(*group)
@@ -111,8 +111,8 @@ class ExplorerState:
     layer_generator: str
 
 
-def explorer_state(model: Callable[[torch.Tensor], torch.Tensor], sample: torch.Tensor, rho_in: Representation,
-                   rho_out: Representation, theta: torch.Tensor, *, layers: list[str] | None = None,
+def explorer_state(model: Callable[[torch.Tensor], torch.Tensor], sample: torch.Tensor, rho_in: Action,
+                   rho_out: Action, theta: torch.Tensor, *, layers: list[str] | None = None,
                    layer_generator: str | None = None) -> ExplorerState:
     """Compute everything the explorer displays for the group element ``exp(sum theta_i A_i)``.
 
@@ -180,7 +180,7 @@ class EquivarianceExplorer:
     """
 
     def __init__(self, model: Callable[[torch.Tensor], torch.Tensor], sample: torch.Tensor, group: object = "so3",
-                 *, output_representation: Representation | None = None, layers: list[str] | None = None) -> None:
+                 *, output_representation: Action | None = None, layers: list[str] | None = None) -> None:
 
         if not callable(model):
             raise TypeError(f"model must be callable, got {type(model).__name__}")
@@ -256,7 +256,7 @@ class EquivarianceExplorer:
     # -- drawing -----------------------------------------------------------------------------------------------
     def _init_input_figure(self, go) -> None:
         x = self.sample.detach().numpy()
-        if self.kind == "image" or isinstance(self.rho_in, ImageRepresentation):
+        if self.kind == "image" or isinstance(self.rho_in, ImageAction):
             self.input_figure.add_trace(go.Heatmap(z=x.reshape(-1, *x.shape[-2:])[0], colorscale="Viridis",
                                                    showscale=False))
             self.input_figure.update_layout(yaxis=dict(autorange="reversed", scaleanchor="x"))
@@ -277,7 +277,7 @@ class EquivarianceExplorer:
         s = self.state
         gx = s.transformed_input
         with self.input_figure.batch_update():
-            if self.kind == "image" or isinstance(self.rho_in, ImageRepresentation):
+            if self.kind == "image" or isinstance(self.rho_in, ImageAction):
                 self.input_figure.data[0].z = gx.reshape(-1, *gx.shape[-2:])[0]
                 self.input_figure.layout.title = "g x (channel 0)"
             else:
@@ -305,7 +305,7 @@ class EquivarianceExplorer:
             self.layer_figure.layout.title = (f"per-layer contribution to L_{s.layer_generator} f(g x)"
                                               if s.layer_norms else "per-layer view needs an nn.Sequential model "
                                               "or layers=[...]")
-        output_kind = "invariant" if isinstance(self.rho_out, TrivialRepresentation) else self.rho_out.name
+        output_kind = "invariant" if isinstance(self.rho_out, TrivialAction) else self.rho_out.name
         self.status.value = (
             f"<span class='workbench-equivariance-status' data-relative-error='{s.relative_error:.6e}'>"
             f"{self.rho_in.name}, output {output_kind}; g = exp({', '.join(f'{t:+.3f}' for t in s.theta)} . A); "

@@ -49,10 +49,10 @@ def test_tensor_product_and_spherical_harmonics_are_equivariant() -> None:
 def test_study_equivariant_model_has_zero_lee() -> None:
     for name in ("SphericalHarmonics", "Linear", "Gate", "FullyConnectedTensorProduct"):
         _layer(name)
-    from workbench.equivariance.study import StudyConfig, build_model
+    from workbench.equivariance.study import StudyConfig, build_study_model
 
     torch.manual_seed(2)
-    model = build_model("equivariant", StudyConfig(hidden=8))
+    model = build_study_model("equivariant", StudyConfig(hidden=8))
     x = torch.randn(3, 10, 3, dtype=DT)
     lee = local_equivariance_error(model, x, so3_on_points())
     assert (lee["lie_norm"] <= 1e-8).all()

@@ -1,6 +1,6 @@
 """Measuring equivariance: finite-transform error, the Lie derivative, LEE and per-layer attribution.
 
-Group actions on data (:mod:`workbench.equivariance.representations`) are parameterized by Lie-algebra
+Group actions on data (:mod:`workbench.equivariance.actions`) are parameterized by Lie-algebra
 coordinates; the Lie derivative ``L_A f(x) = d/dt rho_out(exp(-tA)) f(rho_in(exp(tA)) x)|_{t=0}`` is computed by
 forward-mode autodiff (Gruver et al., "The Lie Derivative for Measuring Learned Equivariance", arXiv 2210.02984).
 
@@ -8,21 +8,12 @@ forward-mode autodiff (Gruver et al., "The Lie Derivative for Measuring Learned 
     >>> lee = local_equivariance_error(PointNet(), points, so3_on_points())      # DataFrame per generator
 """
 
-from workbench.equivariance.attribution import UNATTRIBUTED, chain_layers, layerwise_lee, layerwise_lie_derivative
-from workbench.equivariance.finite_error import EquivarianceError, equivariance_error, transform_pair
-from workbench.equivariance.lie_derivative import (
-    check_representations,
-    lie_derivative,
-    lie_derivatives,
-    local_equivariance_error,
-)
-from workbench.equivariance.reference_models import PointMLP, PointNet, SmallCNN, VectorFeatureNet
-from workbench.equivariance.representations import (
-    AffinePointRepresentation,
-    ImageRepresentation,
-    MatrixRepresentation,
-    Representation,
-    TrivialRepresentation,
+from workbench.equivariance.actions import (
+    Action,
+    AffinePointAction,
+    ImageAction,
+    MatrixAction,
+    TrivialAction,
     euclidean_on_points,
     lorentz_generators_vector,
     lorentz_on_four_vectors,
@@ -32,10 +23,19 @@ from workbench.equivariance.representations import (
     so3_generators_vector,
     so3_on_points,
 )
+from workbench.equivariance.attribution import UNATTRIBUTED, chain_layers, layerwise_lee, layerwise_lie_derivative
+from workbench.equivariance.finite_error import EquivarianceError, equivariance_error, transform_pair
+from workbench.equivariance.lie_derivative import (
+    check_representations,
+    lie_derivative,
+    lie_derivatives,
+    local_equivariance_error,
+)
+from workbench.equivariance.reference_models import PointMLP, PointNet, SmallCNN, VectorFeatureNet
 
 __all__ = [
-    "Representation", "TrivialRepresentation", "MatrixRepresentation", "AffinePointRepresentation",
-    "ImageRepresentation", "so3_on_points", "o3_irreps", "lorentz_on_four_vectors", "euclidean_on_points",
+    "Action", "TrivialAction", "MatrixAction", "AffinePointAction",
+    "ImageAction", "so3_on_points", "o3_irreps", "lorentz_on_four_vectors", "euclidean_on_points",
     "rigid_on_images", "so3_generators_vector", "lorentz_generators_vector", "random_rotation_parameters",
     "lie_derivative", "lie_derivatives", "local_equivariance_error", "check_representations",
     "EquivarianceError", "equivariance_error", "transform_pair",

@@ -12,10 +12,10 @@ by ``rho_i(exp(-tA))``. If the listed layers do not make up the whole forward pa
 the difference to the total is reported as an ``(unattributed)`` row, so the rows always sum to the total.
 
 Hidden actions: a layer's output action comes from ``layer_representations[name]`` if given, else from the
-module's ``output_representation`` attribute (a :class:`Representation`), else an image action is reused for
+module's ``output_representation`` attribute (a :class:`Action`), else an image action is reused for
 4-d feature maps ``(B, C, H, W)`` (with the pixel spacing scaled to the map's resolution, so that a translation
 moves the same physical distance at every layer), else the features are treated as invariant
-(:class:`TrivialRepresentation`).
+(:class:`TrivialAction`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from torch import nn
 from torch.func import jvp
 
 from workbench.checks import check_tensor
+from workbench.equivariance.actions import Action, ImageAction, TrivialAction
 from workbench.equivariance.lie_derivative import Generator, check_representations
-from workbench.equivariance.representations import ImageRepresentation, Representation, TrivialRepresentation
 
 __all__ = ["chain_layers", "layerwise_lie_derivative", "layerwise_lee", "UNATTRIBUTED"]
 
@@ -64,16 +64,16 @@ def chain_layers(model: nn.Module) -> list[str]:
 
 
 def _hidden_representation(name: str, module: nn.Module, output: torch.Tensor, x: torch.Tensor,
-                           rho_in: Representation, overrides: Mapping[str, Representation]) -> Representation:
+                           rho_in: Action, overrides: Mapping[str, Action]) -> Action:
     if name in overrides:
         return overrides[name]
     rep = getattr(module, "output_representation", None)
-    if isinstance(rep, Representation):
+    if isinstance(rep, Action):
         return rep
-    if isinstance(rho_in, ImageRepresentation) and output.dim() == 4:
+    if isinstance(rho_in, ImageAction) and output.dim() == 4:
         # same physical extent as the input: a feature map at 1/s of the resolution has pixels s times larger
         return rho_in.at_spacing(rho_in.pixel_spacing * x.shape[-1] / output.shape[-1])
-    return TrivialRepresentation()
+    return TrivialAction()
 
 
 def _record_outputs(model: nn.Module, modules: list[nn.Module], x: torch.Tensor) -> list[torch.Tensor]:
@@ -97,10 +97,10 @@ def _record_outputs(model: nn.Module, modules: list[nn.Module], x: torch.Tensor)
     return outputs  # type: ignore[return-value]
 
 
-def layerwise_lie_derivative(model: nn.Module, x: torch.Tensor, rho_in: Representation,
-                             rho_out: Representation | None = None, generator: Generator = 0, *,
+def layerwise_lie_derivative(model: nn.Module, x: torch.Tensor, rho_in: Action,
+                             rho_out: Action | None = None, generator: Generator = 0, *,
                              layers: Sequence[str] | None = None,
-                             layer_representations: Mapping[str, Representation] | None = None,
+                             layer_representations: Mapping[str, Action] | None = None,
                              return_tensors: bool = False):
     """Each layer's contribution to the Lie derivative of ``model`` at ``x`` along one generator.
 
@@ -137,7 +137,7 @@ def layerwise_lie_derivative(model: nn.Module, x: torch.Tensor, rho_in: Represen
     reps_out[-1] = rho_out
     reps_in = [rho_in, *reps_out[:-1]]
     for name, rep in zip(names, reps_out):
-        if not isinstance(rep, TrivialRepresentation) and rep.num_generators != rho_in.num_generators:
+        if not isinstance(rep, TrivialAction) and rep.num_generators != rho_in.num_generators:
             raise ValueError(f"the action on layer {name!r} has {rep.num_generators} generators, rho_in has "
                              f"{rho_in.num_generators}")
 
@@ -200,7 +200,7 @@ def layerwise_lie_derivative(model: nn.Module, x: torch.Tensor, rho_in: Represen
     return frame
 
 
-def layerwise_lee(model: nn.Module, x: torch.Tensor, rho_in: Representation, rho_out: Representation | None = None,
+def layerwise_lee(model: nn.Module, x: torch.Tensor, rho_in: Action, rho_out: Action | None = None,
                   generators: Sequence[Generator] | None = None, **kwargs) -> pd.DataFrame:
     """:func:`layerwise_lie_derivative` for several generators (default: all), stacked with a ``generator`` column."""
     rho_in, rho_out = check_representations(rho_in, rho_out)

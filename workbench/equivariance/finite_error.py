@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 
 from workbench.checks import check_tensor
+from workbench.equivariance.actions import Action
 from workbench.equivariance.lie_derivative import check_representations
-from workbench.equivariance.representations import Representation
 
 __all__ = ["EquivarianceError", "equivariance_error", "transform_pair"]
 
@@ -64,8 +64,8 @@ class EquivarianceError:
         return frame
 
 
-def transform_pair(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Representation,
-                   rho_out: Representation | None, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def transform_pair(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Action,
+                   rho_out: Action | None, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(f(rho_in(g) x), rho_out(g) f(x))`` for the element ``g = exp(sum theta_i A_i)`` (no gradients)."""
     rho_in, rho_out = check_representations(rho_in, rho_out)
     with torch.no_grad():
@@ -74,8 +74,8 @@ def transform_pair(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, r
     return transformed_then_f, f_then_transformed
 
 
-def equivariance_error(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Representation,
-                       rho_out: Representation | None = None, group_samples: int | torch.Tensor = 16,
+def equivariance_error(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Action,
+                       rho_out: Action | None = None, group_samples: int | torch.Tensor = 16,
                        *, seed: int = 0) -> EquivarianceError:
     """Equivariance error of ``model`` at input ``x`` under finite group elements.
 

@@ -20,24 +20,24 @@ import torch
 from torch.func import jvp
 
 from workbench.checks import check_tensor
-from workbench.equivariance.representations import Representation, TrivialRepresentation
+from workbench.equivariance.actions import Action, TrivialAction
 
 __all__ = ["lie_derivative", "lie_derivatives", "local_equivariance_error", "check_representations"]
 
 Generator = int | str | Sequence[float] | torch.Tensor
 
 
-def check_representations(rho_in: object, rho_out: object) -> tuple[Representation, Representation]:
+def check_representations(rho_in: object, rho_out: object) -> tuple[Action, Action]:
     """Validate a pair of actions: ``rho_out`` must be trivial or have as many generators as ``rho_in``."""
-    if not isinstance(rho_in, Representation):
-        raise TypeError(f"rho_in must be a workbench.equivariance Representation, got {type(rho_in).__name__}")
+    if not isinstance(rho_in, Action):
+        raise TypeError(f"rho_in must be a workbench.equivariance Action, got {type(rho_in).__name__}")
     if rho_out is None:
-        rho_out = TrivialRepresentation()
-    if not isinstance(rho_out, Representation):
-        raise TypeError(f"rho_out must be a Representation or None (invariant), got {type(rho_out).__name__}")
-    if isinstance(rho_in, TrivialRepresentation):
-        raise ValueError("rho_in must act non-trivially (it names the generators); got TrivialRepresentation")
-    if not isinstance(rho_out, TrivialRepresentation) and rho_out.num_generators != rho_in.num_generators:
+        rho_out = TrivialAction()
+    if not isinstance(rho_out, Action):
+        raise TypeError(f"rho_out must be a Action or None (invariant), got {type(rho_out).__name__}")
+    if isinstance(rho_in, TrivialAction):
+        raise ValueError("rho_in must act non-trivially (it names the generators); got TrivialAction")
+    if not isinstance(rho_out, TrivialAction) and rho_out.num_generators != rho_in.num_generators:
         raise ValueError(
             f"rho_out has generators {list(rho_out.generator_names)} but rho_in has "
             f"{list(rho_in.generator_names)}; both must represent the same Lie algebra basis"
@@ -45,8 +45,8 @@ def check_representations(rho_in: object, rho_out: object) -> tuple[Representati
     return rho_in, rho_out
 
 
-def _transformed_curve(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Representation,
-                       rho_out: Representation, direction: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+def _transformed_curve(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Action,
+                       rho_out: Action, direction: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     def curve(t: torch.Tensor) -> torch.Tensor:
         theta = t * direction
         y = f(rho_in.act(x, theta))
@@ -57,8 +57,8 @@ def _transformed_curve(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
     return curve
 
 
-def lie_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Representation,
-                   rho_out: Representation | None = None, generator: Generator = 0) -> torch.Tensor:
+def lie_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Action,
+                   rho_out: Action | None = None, generator: Generator = 0) -> torch.Tensor:
     """The Lie derivative ``L_A f(x)`` (same shape as ``f(x)``) along one generator.
 
     Args:
@@ -92,8 +92,8 @@ def lie_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, r
     return tangent
 
 
-def lie_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Representation,
-                    rho_out: Representation | None = None) -> dict[str, torch.Tensor]:
+def lie_derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, rho_in: Action,
+                    rho_out: Action | None = None) -> dict[str, torch.Tensor]:
     """``{generator name: L_A f(x)}`` for every generator of ``rho_in``."""
     return {name: lie_derivative(f, x, rho_in, rho_out, name) for name in rho_in.generator_names}
 
@@ -108,8 +108,8 @@ def _as_samples(inputs: torch.Tensor | Sequence[torch.Tensor], batched: bool) ->
 
 
 def local_equivariance_error(f: Callable[[torch.Tensor], torch.Tensor],
-                             inputs: torch.Tensor | Sequence[torch.Tensor], rho_in: Representation,
-                             rho_out: Representation | None = None, generators: Sequence[Generator] | None = None,
+                             inputs: torch.Tensor | Sequence[torch.Tensor], rho_in: Action,
+                             rho_out: Action | None = None, generators: Sequence[Generator] | None = None,
                              *, batched: bool = True) -> pd.DataFrame:
     """The Local Equivariance Error per generator, as the paper defines it, with companion statistics.
 

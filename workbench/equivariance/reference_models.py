@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from workbench.checks import check_tensor
-from workbench.equivariance.representations import MatrixRepresentation, so3_on_points
+from workbench.equivariance.actions import MatrixAction, so3_on_points
 
 __all__ = ["PointMLP", "PointNet", "SmallCNN", "VectorFeatureNet", "MaxOverPoints", "MeanOverPoints",
            "CenterPoints", "VectorLinear", "ComponentwiseNonlinearity", "NormNonlinearity", "VectorNorms"]
@@ -93,7 +93,7 @@ class SmallCNN(nn.Sequential):
         )
 
 
-def _vector_representation() -> MatrixRepresentation:
+def _vector_representation() -> MatrixAction:
     return so3_on_points()
 
 

@@ -9,7 +9,7 @@ Models, trained on the same split with the same budget:
 
 - ``plain``: :class:`~workbench.equivariance.PointNet` without augmentation;
 - ``augmented``: the same network with a fresh random rotation of every training cloud at every step;
-- ``equivariant``: an invariant model built from ``workbench.nn`` (see :func:`build_model`);
+- ``equivariant``: an invariant model built from ``workbench.nn`` (see :func:`build_study_model`);
 - ``pointwise``: :class:`~workbench.equivariance.VectorFeatureNet` with componentwise nonlinearities, whose layers
   are all equivariant except the pointwise nonlinearities (trained plain) -- its per-layer attribution shows
   where the equivariance error comes from.
@@ -33,13 +33,13 @@ import torch
 from torch import nn
 
 from workbench import nn as wnn
+from workbench.equivariance.actions import o3_irreps, random_rotation_parameters, so3_on_points
 from workbench.equivariance.attribution import UNATTRIBUTED, chain_layers, layerwise_lee
 from workbench.equivariance.finite_error import equivariance_error
 from workbench.equivariance.lie_derivative import local_equivariance_error
 from workbench.equivariance.reference_models import MeanOverPoints, PointNet, VectorFeatureNet
-from workbench.equivariance.representations import o3_irreps, random_rotation_parameters, so3_on_points
 
-__all__ = ["StudyConfig", "StudyResult", "make_point_cloud_data", "build_model", "rotate_batch", "run_study",
+__all__ = ["StudyConfig", "StudyResult", "make_point_cloud_data", "build_study_model", "rotate_batch", "run_study",
            "MODEL_NAMES"]
 
 MODEL_NAMES = ("plain", "augmented", "equivariant", "pointwise")
@@ -127,7 +127,7 @@ class _EquivariantPointModel(nn.Module):
         return ["sh", "lin1", "gate", "pool", "tp", "head"], reps
 
 
-def build_model(name: str, config: StudyConfig) -> nn.Module:
+def build_study_model(name: str, config: StudyConfig) -> nn.Module:
     """The network of study model ``name`` (float64)."""
     if name in ("plain", "augmented"):
         return PointNet(config.hidden, 1).double()
@@ -184,7 +184,7 @@ def run_study(config: StudyConfig, progress: Callable | None = None) -> StudyRes
     epoch_rows, layer_frames, summary_rows = [], [], []
     for name in config.models:
         torch.manual_seed(config.seed)
-        model = build_model(name, config)
+        model = build_study_model(name, config)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
         aug_gen = torch.Generator().manual_seed(config.seed + 2)
         order_gen = torch.Generator().manual_seed(config.seed + 3)

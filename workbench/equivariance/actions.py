@@ -1,6 +1,6 @@
 """Group actions on data, parameterized by Lie-algebra coordinates.
 
-A :class:`Representation` describes how a connected Lie group acts on one kind of data. Group elements are
+A :class:`Action` describes how a connected Lie group acts on one kind of data. Group elements are
 written ``g(theta) = exp(sum_i theta_i A_i)`` with ``A_i`` the generators listed in ``generator_names``; the
 action is ``act(x, theta) = rho(g(theta)) x``. Because ``rho`` is a homomorphism, the action of
 ``exp(sum_i theta_i A_i)`` on a linear representation is ``matrix_exp(sum_i theta_i drho(A_i))`` and the Lie
@@ -8,13 +8,13 @@ derivative along ``A_i`` is the derivative of ``act(x, t e_i)`` at ``t = 0``.
 
 Provided actions (all differentiable in ``theta`` in forward and reverse mode):
 
-- :class:`MatrixRepresentation`: a linear action on the last axis, ``x -> x @ M(theta)^T`` (irreps features in
+- :class:`MatrixAction`: a linear action on the last axis, ``x -> x @ M(theta)^T`` (irreps features in
   the e3nn basis via :func:`o3_irreps`, point clouds under rotations via :func:`so3_on_points`, 4-momenta under
   the Lorentz group via :func:`lorentz_on_four_vectors`);
-- :class:`AffinePointRepresentation`: rotations, translations and scaling of point clouds (``(..., 3)``);
-- :class:`ImageRepresentation`: continuous rotations, translations and scaling of images (``(..., H, W)``)
+- :class:`AffinePointAction`: rotations, translations and scaling of point clouds (``(..., 3)``);
+- :class:`ImageAction`: continuous rotations, translations and scaling of images (``(..., H, W)``)
   by bicubic (or bilinear) resampling;
-- :class:`TrivialRepresentation`: the identity action (invariant outputs); it accepts any ``theta``.
+- :class:`TrivialAction`: the identity action (invariant outputs); it accepts any ``theta``.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from workbench.equivariance.resampling import INTERPOLATIONS, resample
 from workbench.groups import o3
 
 __all__ = [
-    "Representation",
-    "TrivialRepresentation",
-    "MatrixRepresentation",
-    "AffinePointRepresentation",
-    "ImageRepresentation",
+    "Action",
+    "TrivialAction",
+    "MatrixAction",
+    "AffinePointAction",
+    "ImageAction",
     "so3_generators_vector",
     "lorentz_generators_vector",
     "so3_on_points",
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-class Representation:
+class Action:
     """A group action on data, parameterized by Lie-algebra coordinates ``theta`` (shape ``(k,)``).
 
     Subclasses set ``generator_names`` (length ``k``) and implement :meth:`act`.
@@ -101,7 +101,7 @@ class Representation:
         return f"{type(self).__name__}({self.name!r}, generators={list(self.generator_names)})"
 
 
-class TrivialRepresentation(Representation):
+class TrivialAction(Action):
     """The identity action: ``act(x, theta) = x`` for any ``theta`` (use for invariant outputs)."""
 
     name = "trivial"
@@ -113,7 +113,7 @@ class TrivialRepresentation(Representation):
         return torch.as_tensor(theta)
 
 
-class MatrixRepresentation(Representation):
+class MatrixAction(Action):
     """A linear action on the last axis: ``x -> x @ matrix_exp(sum_i theta_i G_i)^T``.
 
     Args:
@@ -156,7 +156,7 @@ class MatrixRepresentation(Representation):
         return self._sampler(n, generator)
 
 
-class AffinePointRepresentation(Representation):
+class AffinePointAction(Action):
     """Affine motions of point clouds ``(..., d)``: ``x -> x @ L^T + b``, ``[[L, b], [0, 1]] = exp(sum theta_i G_i)``.
 
     Args:
@@ -198,7 +198,7 @@ class AffinePointRepresentation(Representation):
         return self._sampler(n, generator)
 
 
-class ImageRepresentation(Representation):
+class ImageAction(Action):
     """Continuous planar motions of images ``(..., H, W)``: ``(g . I)(p) = I(g^{-1} p)``.
 
     Coordinates ``p = (x, y)`` are in pixels from the image centre, ``x`` to the right and ``y`` upwards, so
@@ -257,9 +257,9 @@ class ImageRepresentation(Representation):
         sy = (inverse[1, 0] * px + inverse[1, 1] * py + inverse[1, 2]) / spacing
         return resample(x, (height - 1) / 2 - sy, sx + (width - 1) / 2, mode=self.interpolation)
 
-    def at_spacing(self, pixel_spacing: float) -> ImageRepresentation:
+    def at_spacing(self, pixel_spacing: float) -> ImageAction:
         """The same action on a grid whose pixels are ``pixel_spacing`` units long (e.g. a strided feature map)."""
-        return ImageRepresentation(self.generator_names, self.interpolation, self.max_translation, pixel_spacing)
+        return ImageAction(self.generator_names, self.interpolation, self.max_translation, pixel_spacing)
 
     def sample_parameters(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         out = torch.zeros(n, self.num_generators, dtype=torch.float64)
@@ -310,13 +310,13 @@ def random_rotation_parameters(n: int, generator: torch.Generator | None = None)
     return axis * angle
 
 
-def so3_on_points() -> MatrixRepresentation:
+def so3_on_points() -> MatrixAction:
     """Rotations acting on vectors / points ``(..., 3)`` (generators ``rot_x, rot_y, rot_z``)."""
-    return MatrixRepresentation(so3_generators_vector(), ("rot_x", "rot_y", "rot_z"), name="SO(3) on R^3",
+    return MatrixAction(so3_generators_vector(), ("rot_x", "rot_y", "rot_z"), name="SO(3) on R^3",
                                 sampler=random_rotation_parameters)
 
 
-def o3_irreps(irreps: object) -> MatrixRepresentation:
+def o3_irreps(irreps: object) -> MatrixAction:
     """Rotations acting on O(3) irreps features ``(..., irreps.dim)`` in the e3nn 0.6 basis (``mul_ir`` layout).
 
     The generators are block diagonal: ``workbench.groups.o3.so3_generators(l)`` repeated ``mul`` times per
@@ -337,11 +337,11 @@ def o3_irreps(irreps: object) -> MatrixRepresentation:
         stop = start + b.shape[-1]
         full[:, start:stop, start:stop] = b
         start = stop
-    return MatrixRepresentation(full, ("rot_x", "rot_y", "rot_z"), name=f"SO(3) on {parsed}",
+    return MatrixAction(full, ("rot_x", "rot_y", "rot_z"), name=f"SO(3) on {parsed}",
                                 sampler=random_rotation_parameters)
 
 
-def lorentz_on_four_vectors(max_rapidity: float = 1.0) -> MatrixRepresentation:
+def lorentz_on_four_vectors(max_rapidity: float = 1.0) -> MatrixAction:
     """The Lorentz group acting on 4-momenta ``(..., 4)`` = ``(E, px, py, pz)``.
 
     Random elements: a Haar-random rotation combined with a boost of rapidity uniform in ``[0, max_rapidity]``
@@ -356,11 +356,11 @@ def lorentz_on_four_vectors(max_rapidity: float = 1.0) -> MatrixRepresentation:
         return torch.cat([rot, rapidity * direction], dim=1)
 
     names = ("rot_x", "rot_y", "rot_z", "boost_x", "boost_y", "boost_z")
-    return MatrixRepresentation(lorentz_generators_vector(), names, name="SO+(1,3) on 4-vectors", sampler=sampler)
+    return MatrixAction(lorentz_generators_vector(), names, name="SO+(1,3) on 4-vectors", sampler=sampler)
 
 
 def euclidean_on_points(rotations: bool = True, translations: bool = True, scaling: bool = False,
-                        max_translation: float = 1.0) -> AffinePointRepresentation:
+                        max_translation: float = 1.0) -> AffinePointAction:
     """Rotations, translations and/or uniform scaling of point clouds ``(..., 3)``.
 
     Generators (in this order, those selected): ``rot_x, rot_y, rot_z, trans_x, trans_y, trans_z, scale``.
@@ -396,10 +396,10 @@ def euclidean_on_points(rotations: bool = True, translations: bool = True, scali
             parts.append(0.2 * (2 * torch.rand(n, 1, dtype=torch.float64, generator=generator) - 1))
         return torch.cat(parts, dim=1)
 
-    return AffinePointRepresentation(torch.stack(gens), names, name="E(3) on points", sampler=sampler)
+    return AffinePointAction(torch.stack(gens), names, name="E(3) on points", sampler=sampler)
 
 
 def rigid_on_images(generators: Sequence[str] = ("rotation", "translation_x", "translation_y"),
-                    interpolation: str = "bicubic") -> ImageRepresentation:
-    """Continuous rotations / translations (/ scaling) of images ``(..., H, W)``; see :class:`ImageRepresentation`."""
-    return ImageRepresentation(generators, interpolation=interpolation)
+                    interpolation: str = "bicubic") -> ImageAction:
+    """Continuous rotations / translations (/ scaling) of images ``(..., H, W)``; see :class:`ImageAction`."""
+    return ImageAction(generators, interpolation=interpolation)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from workbench.equivariance import (
-    ImageRepresentation,
+    ImageAction,
     euclidean_on_points,
     lorentz_generators_vector,
     lorentz_on_four_vectors,
@@ -98,11 +98,11 @@ def test_resample_matches_grid_sample() -> None:
 def test_image_rotation_by_quarter_turn_is_exact_and_counterclockwise() -> None:
     img = torch.zeros(1, 7, 7, dtype=DT)
     img[0, 3, 6] = 1.0  # right middle
-    rep = ImageRepresentation(("rotation",))
+    rep = ImageAction(("rotation",))
     out = rep.act(img, torch.tensor([math.pi / 2], dtype=DT))
     assert torch.allclose(out, torch.rot90(img, 1, dims=(-2, -1)), atol=1e-12)
     assert out[0, 0, 3] == pytest.approx(1.0, abs=1e-12)  # moved to the top middle
-    moved = ImageRepresentation(("translation_x",)).act(img, torch.tensor([-2.0], dtype=DT))
+    moved = ImageAction(("translation_x",)).act(img, torch.tensor([-2.0], dtype=DT))
     assert moved[0, 3, 4] == pytest.approx(1.0, abs=1e-12)
 
 
@@ -114,8 +114,8 @@ def test_image_rotation_by_quarter_turn_is_exact_and_counterclockwise() -> None:
         (lambda: so3_on_points().act(torch.zeros(4, 3, dtype=torch.int64), torch.zeros(3)), TypeError),
         (lambda: so3_on_points().direction("rot_w"), ValueError),
         (lambda: so3_on_points().direction(5), ValueError),
-        (lambda: ImageRepresentation(("shear",)), ValueError),
-        (lambda: ImageRepresentation(interpolation="nearest"), ValueError),
+        (lambda: ImageAction(("shear",)), ValueError),
+        (lambda: ImageAction(interpolation="nearest"), ValueError),
         (lambda: o3_irreps("3xfoo"), ValueError),
         (lambda: euclidean_on_points(False, False, False), ValueError),
     ],
