@@ -14,6 +14,7 @@ import torch
 from workbench.data.jets import (
     DEFAULT_JETS_DIR,
     DETECTOR_RESOLUTION,
+    SHIPPED_JETS_CONFIG,
     SPLITS,
     JetGeneratorConfig,
     JetSet,
@@ -153,6 +154,7 @@ def test_generator_is_deterministic_and_made_the_shipped_set(tmp_path, shipped):
     # the shipped set's own recipe (its manifest predates the detector options: hadron level, no smearing)
     config = JetGeneratorConfig(**{**asdict(shipped.generator_config()), "n_signal": 3, "n_background": 3})
     assert (config.smearing, config.massless) == ("none", False)
+    assert config == JetGeneratorConfig(**{**asdict(SHIPPED_JETS_CONFIG), "n_signal": 3, "n_background": 3})
     first = generate_jets(tmp_path / "a", config, progress=False)
     second = generate_jets(tmp_path / "b", config, progress=False)
     assert first["files"]["top_tagging_jets.npz"]["sha256"] == second["files"]["top_tagging_jets.npz"]["sha256"]

@@ -89,8 +89,9 @@ from workbench.groups.lorentz import Lorentz
 from workbench.version import __version__
 
 __all__ = ["CONSTITUENT_ORDERS", "DEFAULT_JETS_DIR", "DETECTOR_RESOLUTION", "SMEARING_MODELS", "SPLITS",
-           "JetGeneratorConfig", "JetSet", "boost_jets", "detector_response", "generate_jets", "load_jets", "pad_jets",
-           "pythia_settings", "random_boost_matrices", "select_constituents"]
+           "SHIPPED_JETS_CONFIG", "JetGeneratorConfig", "JetSet", "boost_jets", "detector_response", "generate_jets",
+           "generate_shipped_jets", "load_jets", "pad_jets", "pythia_settings", "random_boost_matrices",
+           "select_constituents"]
 
 #: The jet set shipped with the workbench: ``<checkout>/data/jets``.
 DEFAULT_JETS_DIR: Path = Path(__file__).resolve().parents[2] / "data" / "jets"
@@ -384,7 +385,8 @@ def generate_jets(out_dir: str | Path | None = None, config: JetGeneratorConfig 
     Needs the ``hep`` extra (``pythia8mc``, ``fastjet``). Returns the manifest written to
     ``<out_dir>/manifest.json`` (default :data:`DEFAULT_JETS_DIR`). The recipe is in the module docstring; every
     Pythia setting, the seeds, event counts per cut, efficiencies and cross sections are recorded.
-    This is the ``workbench build-data jets`` hook; ``seed`` (if given) replaces ``config.seed``.
+    ``seed`` (if given) replaces ``config.seed``. (``workbench build-data jets`` rebuilds the shipped set through
+    :func:`generate_shipped_jets`.)
     """
     config = config or JetGeneratorConfig()
     if seed is not None:
@@ -446,6 +448,19 @@ def generate_jets(out_dir: str | Path | None = None, config: JetGeneratorConfig 
     }
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
+
+
+#: The recipe of the shipped ``data/jets`` (generated before the detector options: hadron level, true masses, no
+#: smearing); :func:`generate_shipped_jets` rebuilds it byte for byte.
+SHIPPED_JETS_CONFIG = JetGeneratorConfig(smearing="none", massless=False)
+
+
+def generate_shipped_jets(out_dir: str | Path | None = None, *, seed: int | None = None, progress: bool = True
+                          ) -> dict[str, Any]:
+    """Rebuild the shipped jet set: :func:`generate_jets` with :data:`SHIPPED_JETS_CONFIG` (the
+    ``workbench build-data jets`` hook; ``seed`` replaces its seed 0). New sets should use :func:`generate_jets`,
+    whose defaults follow the reference dataset's convention (massless, smeared constituents)."""
+    return generate_jets(out_dir, SHIPPED_JETS_CONFIG, seed=seed, progress=progress)
 
 
 def _detector_note(smearing: str, massless: bool) -> str:
