@@ -106,6 +106,8 @@ def test_physics_baselines_in_the_tables(tiny_run):
     assert mass["parameters"] == 0 and mass["max_abs_logit_change"] < 1e-6
     assert metrics["mass_cut"]["mode"] in ("mass", "window")
     assert set(metrics["mass_cut"]["train_auc"]) == {"mass", "window"}
+    full = metrics["mass_cut_all_constituents"]
+    assert full["mode"] in ("mass", "window") and 0.5 <= full["auc"] <= 1.0
     assert metrics["models"]["nsubjettiness"]["max_abs_logit_change"] > 1e-3
     assert not (out / "mass_cut" / "checkpoint.pt").exists() and (out / "nsubjettiness" / "best_model.pt").is_file()
     n_b = metrics["n_test_background"]

@@ -19,7 +19,8 @@ with :func:`workbench.train.fit` (binary cross-entropy on one logit per jet, Ada
   jets, trained by the same loop;
 - ``mass_cut`` (:class:`~workbench.models.jet_baselines.MassCutTagger`): no training; the jet mass of the same
   constituents or its distance to the top mass, whichever has the larger AUC on the training jets, cut at the
-  threshold of the best training accuracy.
+  threshold of the best training accuracy. ``metrics.json`` also reports the same cut on the mass of *all* stored
+  constituents (``mass_cut_all_constituents``: information the models do not get).
 
 Every model sees the same selected constituents of the same split. The test jets are then scored twice:
 
@@ -343,6 +344,14 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
                                                                              "parameters", "train_seconds"))
         comparison_mass_cut.to_csv(out / "comparison_mass_cut.csv", index=False)
         files["comparison_mass_cut"] = out / "comparison_mass_cut.csv"
+    mass_all = None
+    if MASS_CUT_MODEL in models:  # the same cut on the mass of every stored constituent, not only the selected ones
+        everything = {split: jets.padded(r, None, dtype=torch.float64) for split, r in rows.items()
+                      if split in ("train", "test")}
+        cut = MassCutTagger.fit(*everything["train"])
+        mass_logits = predict_jet_logits(cut, everything["test"][0], everything["test"][1]).double().numpy()
+        mass_all = {"mode": cut.mode, "threshold_gev": float(cut.threshold),
+                    **tagging_metrics(mass_logits, everything["test"][2].numpy())}
     boost_test = None
     if (EQUIVARIANT_MODEL, "test") in by and (BASELINE_MODEL, "test") in by:
         boost_test = {m: {"auc_change": by[(m, "boosted")]["auc"] - by[(m, "test")]["auc"],
@@ -369,6 +378,7 @@ def run_jets(config: JetsRunConfig | None = None, output_dir: str | Path = "runs
         "mass_cut": (None if MASS_CUT_MODEL not in models else
                      {"mode": models[MASS_CUT_MODEL].mode, "threshold_gev": float(models[MASS_CUT_MODEL].threshold),
                       "train_auc": models[MASS_CUT_MODEL].train_auc}),
+        "mass_cut_all_constituents": mass_all,
         "boost_test": boost_test,
         "boost": {"max_rapidity": config.boost_max_rapidity, "seed": config.boost_seed,
                   "mean_rapidity": float(rapidities.mean()),
