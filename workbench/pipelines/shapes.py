@@ -23,12 +23,13 @@ accuracy metric, cosine schedule) in ``<output_dir>/<model>/``:
   (:class:`~workbench.models.shape_features.InvariantFeatureClassifier`: radial-distance quantiles, inertia
   eigenvalues, pairwise-distance histogram; standardized on the training clouds).
 
-Each keeps the weights with the lowest validation loss and
-evaluates them on the three test sets. Calling it again with the same ``output_dir`` and config resumes from the
+Each model keeps the weights with the lowest validation loss, which are evaluated on the three test sets. Calling it
+again with the same ``output_dir`` and config resumes from the
 checkpoints and ends with the same metrics as an uninterrupted run.
 
 Files in ``output_dir``: ``metrics.json`` (everything, including the config), ``results.csv`` (one row per model),
-``comparison.csv`` (the ``"o3"`` accuracy against the baseline's) and, per model, ``<model>/metrics.csv`` (per
+``comparison.csv`` (every model's ``"o3"`` accuracy against plain PointNet's; ``metrics.json``'s
+``o3_accuracy_over`` gives ShapeMACE's margin over each model) and, per model, ``<model>/metrics.csv`` (per
 epoch), ``checkpoint.pt``, ``best_model.pt``, ``test_predictions.csv`` (one row per test cloud: true and predicted
 class in each version) and ``confusion_o3.csv`` (rows: true class, columns: predicted class, on the ``"o3"`` test set).
 """
