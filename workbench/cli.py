@@ -24,7 +24,7 @@ from workbench import runner
 DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "molecules": ("workbench.data.molecules", "build_molecules", "data/molecules"),
     "qm9": ("workbench.data.qm9", "build_qm9_subset", "data/qm9"),
-    "jets": ("workbench.data.jets", "generate_jets", "data/jets"),
+    "jets": ("workbench.data.jets", "generate_shipped_jets", "data/jets"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -12,14 +13,18 @@ import torch
 
 from workbench.data.jets import (
     DEFAULT_JETS_DIR,
+    DETECTOR_RESOLUTION,
+    SHIPPED_JETS_CONFIG,
     SPLITS,
     JetGeneratorConfig,
     JetSet,
     boost_jets,
+    detector_response,
     load_jets,
     pad_jets,
     pythia_settings,
     random_boost_matrices,
+    select_constituents,
 )
 
 pytestmark = pytest.mark.unit
@@ -146,8 +151,10 @@ def test_generator_is_deterministic_and_made_the_shipped_set(tmp_path, shipped):
     pytest.importorskip("fastjet")
     from workbench.data.jets import generate_jets
 
-    seed = shipped.manifest["config"]["seed"]
-    config = JetGeneratorConfig(n_signal=3, n_background=3, seed=seed)
+    # the shipped set's own recipe (its manifest predates the detector options: hadron level, no smearing)
+    config = JetGeneratorConfig(**{**asdict(shipped.generator_config()), "n_signal": 3, "n_background": 3})
+    assert (config.smearing, config.massless) == ("none", False)
+    assert config == JetGeneratorConfig(**{**asdict(SHIPPED_JETS_CONFIG), "n_signal": 3, "n_background": 3})
     first = generate_jets(tmp_path / "a", config, progress=False)
     second = generate_jets(tmp_path / "b", config, progress=False)
     assert first["files"]["top_tagging_jets.npz"]["sha256"] == second["files"]["top_tagging_jets.npz"]["sha256"]
@@ -161,3 +168,99 @@ def test_generator_is_deterministic_and_made_the_shipped_set(tmp_path, shipped):
     for i in range(len(small)):
         key = small.constituents[small.ptr[i] : small.ptr[i + 1]].tobytes()
         assert shipped_jets.get(key) == int(small.label[i]), f"generated jet {i} is not in the shipped set"
+
+
+def test_rest_frame_energy_selection_commutes_with_boosts(shipped):
+    """Selecting the 10 leading constituents by p_i . P_jet and then boosting equals boosting every constituent and
+    then selecting; with the lab-frame pT order it does not (a boost changes which constituents lead)."""
+    rows = shipped.indices("test")[:300]
+    full, full_mask, _ = shipped.padded(rows)
+    lam, _, _ = random_boost_matrices(len(rows), 2.0, seed=5)
+    boosted_full = boost_jets(full, full_mask, lam)
+    for n in (10, 30):
+        chosen, mask, _ = shipped.padded(rows, n, order="rest_frame_energy")
+        after, after_mask = select_constituents(boosted_full, full_mask, n, "rest_frame_energy")
+        assert torch.equal(mask, after_mask)
+        torch.testing.assert_close(boost_jets(chosen, mask, lam), after, rtol=1e-12, atol=1e-9)
+        by_pt, pt_mask, _ = shipped.padded(rows, n)
+        after_pt, _ = select_constituents(boosted_full, full_mask, n, "pt")
+        assert float((boost_jets(by_pt, pt_mask, lam) - after_pt).abs().max()) > 1.0
+    # the key is p_i . P: the leading constituent has the largest energy in the jet's rest frame
+    chosen, mask, _ = shipped.padded(rows[:5], 3, order="rest_frame_energy")
+    jet = full[:5].sum(1)
+    key = full[:5, :, 0] * jet[:, None, 0] - (full[:5, :, 1:] * jet[:, None, 1:]).sum(-1)
+    key = torch.where(full_mask[:5], key, torch.full((), -torch.inf, dtype=key.dtype))
+    expected = torch.gather(full[:5], 1, key.argsort(dim=1, descending=True)[:, :3, None].expand(-1, -1, 4))
+    assert torch.equal(chosen, expected)
+    # "pt" through select_constituents is the storage order
+    np.testing.assert_array_equal(select_constituents(full, full_mask, 7, "pt")[0].numpy(),
+                                  shipped.padded(rows, 7)[0].numpy())
+    with pytest.raises(ValueError, match="order must be one of"):
+        shipped.padded(rows, 5, order="eta")
+    with pytest.raises(ValueError, match="max_constituents must be >= 1"):
+        select_constituents(full, full_mask, 0)
+
+
+def test_detector_response():
+    rng = np.random.default_rng(0)
+    n = 20000
+    e = np.full(n, 100.0)
+    p = np.stack([e, np.full(n, 60.0), np.zeros(n), np.full(n, 70.0)], axis=1)  # m^2 = 10000 - 8500
+    kind = np.repeat([0, 1, 2], [n // 2, n // 4, n - n // 2 - n // 4])
+    massless = detector_response(p, kind, None, smearing="none", massless=True)
+    np.testing.assert_allclose(massless[:, 0], np.linalg.norm(p[:, 1:], axis=1))
+    np.testing.assert_array_equal(massless[:, 1:], p[:, 1:])
+    np.testing.assert_array_equal(detector_response(p, kind, None, smearing="none", massless=False), p)
+    out = detector_response(p, kind, rng, smearing="atlas_like", massless=True)
+    np.testing.assert_allclose(out[:, 0], np.linalg.norm(out[:, 1:], axis=1), rtol=1e-12)
+    # resolutions as documented: tracks smear |p| (and pT) by 1% (+) 0.05% pT, the direction is exact
+    pt = np.hypot(60.0, 0.0)
+    track = kind == 0
+    ratio = np.linalg.norm(out[track, 1:], axis=1) / np.linalg.norm(p[track, 1:], axis=1)
+    expected = np.hypot(0.01, 5e-4 * pt)
+    assert abs(ratio.std() / expected - 1) < 0.05 and abs(ratio.mean() - 1) < 0.002
+    np.testing.assert_allclose(out[track, 3] / np.linalg.norm(out[track, 1:], axis=1), 70.0 / np.sqrt(60**2 + 70**2))
+    for code, name in ((1, "photon"), (2, "neutral_hadron")):  # calorimeters smear E; the mass is kept, then dropped
+        r = DETECTOR_RESOLUTION[name]
+        sel = kind == code
+        e_true = 100.0
+        sigma = np.hypot(r["stochastic"] / np.sqrt(e_true), r["constant"])
+        m2 = 100.0**2 - 60.0**2 - 70.0**2
+        e_smeared = np.sqrt(np.sum(out[sel, 1:] ** 2, axis=1) + m2)
+        assert abs((e_smeared / e_true).std() / sigma - 1) < 0.05
+        eta = np.arcsinh(out[sel, 3] / np.hypot(out[sel, 1], out[sel, 2]))
+        assert abs(eta.std() / r["angle_sigma"] - 1) < 0.05
+    again = detector_response(p, kind, np.random.default_rng(0), smearing="atlas_like", massless=True)
+    np.testing.assert_array_equal(again, out)  # seeded
+    with pytest.raises(ValueError, match="smearing must be one of"):
+        detector_response(p, kind, rng, smearing="delphes")
+    with pytest.raises(ValueError, match="needs a numpy random Generator"):
+        detector_response(p, kind, None)
+    with pytest.raises(ValueError, match="kind"):
+        detector_response(p, kind + 3, rng)
+    with pytest.raises(ValueError, match="smearing must be one of"):
+        JetGeneratorConfig(smearing="delphes").validate()
+    assert (JetGeneratorConfig().smearing, JetGeneratorConfig().massless) == ("atlas_like", True)
+
+
+@pytest.mark.slow
+def test_generator_default_is_massless_and_smeared(tmp_path):
+    """New sets (needs the hep extra) follow the reference convention: massless constituents after the detector
+    response, recorded in the manifest; the same seed gives the same bytes, and smearing changes the jets."""
+    pytest.importorskip("pythia8mc")
+    pytest.importorskip("fastjet")
+    from workbench.data.jets import generate_jets
+
+    config = JetGeneratorConfig(n_signal=2, n_background=2, seed=4)
+    first = generate_jets(tmp_path / "a", config, progress=False)
+    again = generate_jets(tmp_path / "b", config, progress=False)
+    assert first["files"]["top_tagging_jets.npz"]["sha256"] == again["files"]["top_tagging_jets.npz"]["sha256"]
+    assert first["detector"]["smearing"] == "atlas_like" and first["detector"]["massless"] is True
+    assert first["config"]["massless"] is True and "massless" in first["detector_note"]
+    jets = load_jets(tmp_path / "a")
+    c = jets.constituents.astype(np.float64)
+    np.testing.assert_allclose(c[:, 0], np.linalg.norm(c[:, 1:], axis=1), rtol=1e-5)
+    assert jets.generator_config() == JetGeneratorConfig(**{**asdict(config), "split_fractions": (0.6, 0.2, 0.2)})
+    plain = generate_jets(tmp_path / "c", JetGeneratorConfig(**{**asdict(config), "smearing": "none"}),
+                          progress=False)
+    assert plain["files"]["top_tagging_jets.npz"]["sha256"] != first["files"]["top_tagging_jets.npz"]["sha256"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.pipelines.jets import MODEL_NAMES, JetsRunConfig, run_jets, tagging_metrics
+from workbench.pipelines.jets import MODEL_NAMES, UNTRAINED_MODELS, JetsRunConfig, run_jets, tagging_metrics
 
 pytestmark = pytest.mark.unit
 
@@ -47,7 +47,8 @@ def test_files_and_metrics(tiny_run):
             assert row["auc"] == pytest.approx(expected["auc"])
             assert row["accuracy"] == pytest.approx(expected["accuracy"])
             assert metrics["models"][model][version]["auc"] == pytest.approx(expected["auc"])
-        assert int(results[results.model == model]["steps"].iloc[0]) == TOTAL_STEPS
+        expected_steps = 0 if model in UNTRAINED_MODELS else TOTAL_STEPS
+        assert int(results[results.model == model]["steps"].iloc[0]) == expected_steps
     comparison = pd.read_csv(out / "comparison.csv").set_index("model")
     boosted = results[results.version == "boosted"].set_index("model")
     for model in MODEL_NAMES:  # AUC on boosted jets, relative to the Deep Sets tagger's
@@ -94,3 +95,49 @@ def test_bad_input(tmp_path):
     run_jets(output_dir=tmp_path / "e", max_steps=1, **TINY)
     with pytest.raises(ValueError, match="another configuration"):
         run_jets(output_dir=tmp_path / "e", max_steps=1, **{**TINY, "max_constituents": 9})
+
+
+def test_physics_baselines_in_the_tables(tiny_run):
+    """The mass cut (no training, invariant under boosts) and the N-subjettiness classifier (trained, not invariant)
+    are scored on the same test jets and appear in both comparison tables, with rejections and their uncertainties."""
+    out = tiny_run.output_dir
+    metrics = json.loads((out / "metrics.json").read_text())
+    mass = metrics["models"]["mass_cut"]
+    assert mass["parameters"] == 0 and mass["max_abs_logit_change"] < 1e-6
+    assert metrics["mass_cut"]["mode"] in ("mass", "window")
+    assert set(metrics["mass_cut"]["train_auc"]) == {"mass", "window"}
+    full = metrics["mass_cut_all_constituents"]
+    assert full["mode"] in ("mass", "window") and 0.5 <= full["auc"] <= 1.0
+    assert metrics["models"]["nsubjettiness"]["max_abs_logit_change"] > 1e-3
+    assert not (out / "mass_cut" / "checkpoint.pt").exists() and (out / "nsubjettiness" / "best_model.pt").is_file()
+    n_b = metrics["n_test_background"]
+    for model in MODEL_NAMES:
+        for version in ("test", "boosted"):
+            m = metrics["models"][model][version]
+            for eps in ("0.3", "0.5"):
+                r, k = m[f"rejection_at_{eps}"], m[f"background_at_{eps}"]
+                assert k == pytest.approx(n_b / r)
+                if np.isfinite(r):
+                    assert m[f"rejection_at_{eps}_uncertainty"] == pytest.approx(r * np.sqrt((1 - 1 / r) / k))
+    comparison = pd.read_csv(out / "comparison.csv").set_index("model")
+    assert set(comparison.index) == set(MODEL_NAMES)
+    assert {"rejection_at_0.3_uncertainty", "rejection_at_0.5_uncertainty", "auc_as_generated"} <= set(comparison)
+    mass_table = pd.read_csv(out / "comparison_mass_cut.csv").set_index("model")
+    assert set(mass_table["baseline"]) == {"mass_cut"} and set(mass_table.index) == set(MODEL_NAMES)
+    for model in MODEL_NAMES:
+        assert mass_table.loc[model, "auc"] == pytest.approx(metrics["models"][model]["test"]["auc"])
+        assert metrics["auc_over_mass_cut"][model] == pytest.approx(
+            metrics["models"][model]["test"]["auc"] - metrics["models"]["mass_cut"]["test"]["auc"])
+    assert tiny_run.comparison_mass_cut is not None
+
+
+def test_lab_frame_selection_breaks_the_boost_test(tmp_path):
+    """With the leading constituents by lab-frame pT, boosting all constituents and selecting again picks other
+    constituents, so even the Lorentz-invariant mass cut and LorentzNet-style tagger change; the invariant order
+    (the default, used by tiny_run) keeps them unchanged."""
+    run = run_jets(output_dir=tmp_path, **{**TINY, "constituent_order": "pt", "models": ["lorentznet", "mass_cut"]})
+    assert run.metrics["constituent_order"] == "pt"
+    assert run.metrics["models"]["mass_cut"]["max_abs_logit_change"] > 0.1
+    assert run.metrics["models"]["lorentznet"]["max_abs_logit_change"] > 1e-3
+    with pytest.raises(ValueError, match="constituent_order must be one of"):
+        JetsRunConfig(constituent_order="eta").validate()

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from workbench.data.shapes import SHAPE_CLASSES, make_shape_dataset
-from workbench.pipelines.shapes import MODEL_NAMES, ShapesRunConfig, predict_logits, run_shapes
+from workbench.pipelines.shapes import MODEL_NAMES, ShapesRunConfig, build_shape_model, predict_logits, run_shapes
 from workbench.train import load_checkpoint
 
 pytestmark = pytest.mark.unit
@@ -189,3 +189,24 @@ def test_unknown_parameter_and_changed_config_are_refused(tiny_run, tmp_path):
         run_shapes(output_dir=tmp_path, n_train=10)
     with pytest.raises(ValueError, match=r"another configuration \(channels: saved 4 vs now 8\)"):
         run_shapes(output_dir=Path(tiny_run.output_dir), **{**TINY, "channels": 8})
+
+
+def test_baselines_invariant_features_and_augmented_pointnet(tiny_run):
+    """Both new baselines run on the same split and appear in the comparison table: the invariant-feature logistic
+    regression predicts the same on all three test versions; the augmented PointNet is trained on rotated and
+    mirrored copies but is not invariant; run_shapes reports ShapeMACE's o3 margin over each."""
+    metrics = tiny_run.metrics
+    features = metrics["models"]["invariant_features"]
+    assert features["accuracy_aligned"] == features["accuracy_so3"] == features["accuracy_o3"]
+    assert features["max_abs_logit_change"] <= 1e-4
+    assert features["parameters"] == (1 + 11 + 3 + 16) * len(CLASSES) + len(CLASSES)
+    assert metrics["models"]["pointnet_augmented"]["max_abs_logit_change"] > 1e-3
+    assert metrics["models"]["pointnet_augmented"]["parameters"] == metrics["models"]["pointnet"]["parameters"]
+    comparison = pd.read_csv(tiny_run.output_dir / "comparison.csv").set_index("model")
+    assert set(comparison.index) == set(MODEL_NAMES)
+    for model in ("pointnet_augmented", "invariant_features"):
+        assert comparison.loc[model, "accuracy_o3"] == metrics["models"][model]["accuracy_o3"]
+        assert metrics["o3_accuracy_over"][model] == pytest.approx(
+            metrics["models"]["shape_mace"]["accuracy_o3"] - metrics["models"][model]["accuracy_o3"], abs=1e-12)
+    with pytest.raises(ValueError, match="needs the training clouds"):
+        build_shape_model("invariant_features", 3, ShapesRunConfig())

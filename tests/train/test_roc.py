@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.train.roc import background_rejection, roc_auc, roc_curve
+from workbench.train.roc import background_rejection, rejection_uncertainty, roc_auc, roc_curve
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +64,20 @@ def test_bad_input(scores, labels, match):
         roc_auc(scores, labels)
     with pytest.raises(ValueError, match="signal_efficiency"):
         background_rejection([0.1, 0.2], [0, 1], 0.0)
+
+
+def test_rejection_uncertainty_is_the_binomial_error_propagated():
+    # 1000 background jets, 20 pass: eps_B = 0.02, sigma(eps_B) = sqrt(0.02 * 0.98 / 1000), sigma(R) = sigma / eps^2
+    sigma_eps = np.sqrt(0.02 * 0.98 / 1000)
+    assert rejection_uncertainty(50.0, 1000) == pytest.approx(sigma_eps / 0.02**2, rel=1e-12)
+    assert rejection_uncertainty(50.0, 1000) == pytest.approx(50.0 * np.sqrt(0.98 / 20), rel=1e-12)
+    assert rejection_uncertainty(1.0, 10) == 0.0  # everything passes: no spread
+    assert rejection_uncertainty(float("inf"), 10) == float("inf")
+    # a Monte Carlo check: the spread of 1/eps_B over binomial draws matches (many passing jets, small bias)
+    rng = np.random.default_rng(0)
+    k = rng.binomial(20000, 0.05, size=4000)
+    assert np.std(20000 / k) == pytest.approx(rejection_uncertainty(20.0, 20000), rel=0.05)
+    with pytest.raises(ValueError, match="n_background must be a positive integer"):
+        rejection_uncertainty(10.0, 0)
+    with pytest.raises(ValueError, match="rejection must be >= 1"):
+        rejection_uncertainty(0.5, 100)

@@ -8,8 +8,10 @@ changed config, and writes ``metrics.json``, per-model ``metrics.csv`` and a ``c
 
 - :func:`run_qm9`: molecular models (SchNet, NequIP, MACE, Equiformer) on a QM9 label, e.g.
   ``run_qm9(models=["mace", "schnet"], target="gap", output_dir="runs/qm9")``.
-- :func:`run_shapes`: ShapeMACE and PointNet on aligned shapes, tested on aligned, rotated, rotated + reflected.
-- :func:`run_jets`: the Lorentz G-MACE against LorentzNet-style and Deep Sets taggers, tested on boosted jets.
+- :func:`run_shapes`: ShapeMACE against PointNet (plain and rotation-augmented) and invariant-feature logistic
+  regression on aligned shapes, tested on aligned, rotated, rotated + reflected.
+- :func:`run_jets`: the Lorentz G-MACE against LorentzNet-style and Deep Sets taggers and the physics baselines
+  (jet-mass cut, N-subjettiness classifier), tested on boosted jets.
 """
 
 from workbench.pipelines import common, compare, jets, qm9, shapes

@@ -11,14 +11,25 @@ seeing it in one, while a plain point-cloud network only knows the orientations 
 - one set of test shapes (seed ``3 * seed + 2``) in three versions: aligned (``"none"``), Haar-rotated (``"so3"``)
   and rotated then mirrored with probability 1/2 (``"o3"``); the same clouds, only the O(3) element differs.
 
-It trains every model of ``config.models`` (:data:`MODEL_NAMES`: :class:`~workbench.models.shapes.ShapeMACE`,
-:class:`~workbench.models.shapes.PointNetClassifier`) with :func:`workbench.train.fit` (cross-entropy, accuracy
-metric, cosine schedule) in ``<output_dir>/<model>/``, keeps the weights with the lowest validation loss and
-evaluates them on the three test sets. Calling it again with the same ``output_dir`` and config resumes from the
+It trains every model of ``config.models`` (:data:`MODEL_NAMES`) with :func:`workbench.train.fit` (cross-entropy,
+accuracy metric, cosine schedule) in ``<output_dir>/<model>/``:
+
+- ``shape_mace``: :class:`~workbench.models.shapes.ShapeMACE`, O(3)-invariant by construction;
+- ``pointnet``: :class:`~workbench.models.shapes.PointNetClassifier` on the aligned clouds as they are;
+- ``pointnet_augmented``: the same PointNet trained on randomly rotated and reflected copies of the training clouds
+  (:class:`~workbench.models.augmentation.RandomO3Augmentation`, a fresh Haar-random O(3) element per cloud and
+  step; validation and test clouds are not augmented);
+- ``invariant_features``: logistic regression on rotation-invariant hand features
+  (:class:`~workbench.models.shape_features.InvariantFeatureClassifier`: radial-distance quantiles, inertia
+  eigenvalues, pairwise-distance histogram; standardized on the training clouds).
+
+Each model keeps the weights with the lowest validation loss, which are evaluated on the three test sets. Calling it
+again with the same ``output_dir`` and config resumes from the
 checkpoints and ends with the same metrics as an uninterrupted run.
 
 Files in ``output_dir``: ``metrics.json`` (everything, including the config), ``results.csv`` (one row per model),
-``comparison.csv`` (the ``"o3"`` accuracy against the baseline's) and, per model, ``<model>/metrics.csv`` (per
+``comparison.csv`` (every model's ``"o3"`` accuracy against plain PointNet's; ``metrics.json``'s
+``o3_accuracy_over`` gives ShapeMACE's margin over each model) and, per model, ``<model>/metrics.csv`` (per
 epoch), ``checkpoint.pt``, ``best_model.pt``, ``test_predictions.csv`` (one row per test cloud: true and predicted
 class in each version) and ``confusion_o3.csv`` (rows: true class, columns: predicted class, on the ``"o3"`` test set).
 """
@@ -37,6 +48,8 @@ import pandas as pd
 import torch
 
 from workbench.data.shapes import ROTATIONS, SHAPE_CLASSES, ShapeDataset, make_shape_dataset
+from workbench.models.augmentation import RandomO3Augmentation
+from workbench.models.shape_features import InvariantFeatureClassifier
 from workbench.models.shapes import PointNetClassifier, ShapeMACE
 from workbench.pipelines.common import (
     check_integers,
@@ -55,7 +68,7 @@ __all__ = ["MODEL_NAMES", "EQUIVARIANT_MODEL", "BASELINE_MODEL", "TEST_VERSIONS"
            "ShapesRunResult", "build_shape_model", "predict_logits", "run_shapes"]
 
 #: Models :func:`run_shapes` can train, by name.
-MODEL_NAMES: tuple[str, ...] = ("shape_mace", "pointnet")
+MODEL_NAMES: tuple[str, ...] = ("shape_mace", "pointnet", "pointnet_augmented", "invariant_features")
 #: The O(3)-invariant model and the baseline whose ``"o3"`` accuracies make the reported gap.
 EQUIVARIANT_MODEL, BASELINE_MODEL = "shape_mace", "pointnet"
 #: Test-set versions: name in the reports -> ``rotate`` argument of :func:`make_shape_dataset`.
@@ -158,12 +171,20 @@ class ShapesRunResult:
     comparison: pd.DataFrame | None = None
 
 
-def build_shape_model(name: str, num_classes: int, config: ShapesRunConfig) -> torch.nn.Module:
+def build_shape_model(name: str, num_classes: int, config: ShapesRunConfig,
+                      train_points: torch.Tensor | None = None) -> torch.nn.Module:
     """Model ``name`` (one of :data:`MODEL_NAMES`) with the hyper-parameters of ``config``, initialized from
-    ``torch.manual_seed(config.seed)`` (so every model's initialization is independent of the others)."""
+    ``torch.manual_seed(config.seed)`` (so every model's initialization is independent of the others).
+    ``invariant_features`` standardizes its features on ``train_points [N, P, 3]`` (required for it)."""
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODEL_NAMES)}")
+    if name == "invariant_features" and train_points is None:
+        raise ValueError("model 'invariant_features' needs the training clouds: train_points [N, P, 3]")
     torch.manual_seed(config.seed)
+    if name == "invariant_features":
+        return InvariantFeatureClassifier(num_classes).standardize_from(train_points)
+    if name == "pointnet_augmented":
+        return RandomO3Augmentation(PointNetClassifier(num_classes, hidden=config.pointnet_hidden), reflections=True)
     if name == "shape_mace":
         return ShapeMACE(num_classes, channels=config.channels, lmax=config.lmax, correlation=config.correlation,
                          num_layers=config.num_layers, r_max=config.r_max)
@@ -245,7 +266,8 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
     train_set = torch.utils.data.TensorDataset(train.points, train.labels)
     val_set = torch.utils.data.TensorDataset(val.points, val.labels)
     train_config = cosine_train_config(config, ema_decay=config.ema_decay or None)
-    models, fits, files = fit_models(config.models, lambda name: build_shape_model(name, len(classes), config),
+    models, fits, files = fit_models(config.models,
+                                     lambda name: build_shape_model(name, len(classes), config, train.points),
                                      _loss_fn, train_set, val_set, train_config, out, config.max_steps)
     histories = {name: result.history for name, result in fits.items()}
     if not all(r.completed for r in fits.values()):
@@ -287,6 +309,8 @@ def run_shapes(config: ShapesRunConfig | None = None, output_dir: str | Path = "
         "num_points": config.num_points,
         "accuracy": {r["model"]: {v: r[f"accuracy_{v}"] for v in TEST_VERSIONS} for r in rows},
         "o3_accuracy_gap": gap,  # equivariant o3 accuracy minus baseline o3 accuracy
+        "o3_accuracy_over": ({m: by_model[EQUIVARIANT_MODEL]["accuracy_o3"] - by_model[m]["accuracy_o3"]
+                              for m in by_model if m != EQUIVARIANT_MODEL} if EQUIVARIANT_MODEL in by_model else None),
         "equivariant_at_least_matches_baseline_o3": None if gap is None else bool(gap >= 0),
         "models": by_model,
         "config": json.loads(json.dumps(asdict(config))),

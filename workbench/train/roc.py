@@ -15,7 +15,7 @@ import numpy as np
 
 from workbench.checks import check_array
 
-__all__ = ["roc_curve", "roc_auc", "background_rejection"]
+__all__ = ["roc_curve", "roc_auc", "background_rejection", "rejection_uncertainty"]
 
 
 def _check(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -65,3 +65,23 @@ def background_rejection(scores: Any, labels: Any, signal_efficiency: float = 0.
         w = (signal_efficiency - eps_s[k - 1]) / (eps_s[k] - eps_s[k - 1])
         b = eps_b[k - 1] + w * (eps_b[k] - eps_b[k - 1])
     return float("inf") if b == 0 else float(1.0 / b)
+
+
+def rejection_uncertainty(rejection: float, n_background: int) -> float:
+    """Binomial standard error of a background rejection ``R = 1/eps_B`` measured on ``n_background`` background
+    examples: ``k = n_B eps_B`` pass the cut, ``sigma(eps_B) = sqrt(eps_B (1 - eps_B) / n_B)``, propagated to
+    ``sigma(R) = sigma(eps_B) / eps_B^2 = R sqrt((1 - eps_B) / k)``. ``inf`` when no background passes
+    (``R = inf``: only a lower bound of about ``n_B`` is known).
+
+    Examples:
+        >>> round(rejection_uncertainty(100.0, 10_000), 3)  # 100 background jets pass: 10% relative
+        9.95
+    """
+    if isinstance(n_background, bool) or int(n_background) != n_background or n_background < 1:
+        raise ValueError(f"n_background must be a positive integer, got {n_background!r}")
+    if not (rejection >= 1.0):
+        raise ValueError(f"rejection must be >= 1 (it is 1/eps_B), got {rejection!r}")
+    if np.isinf(rejection):
+        return float("inf")
+    eps = 1.0 / rejection
+    return float(rejection * np.sqrt((1.0 - eps) / (n_background * eps)))
