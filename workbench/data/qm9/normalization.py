@@ -26,8 +26,18 @@ from workbench.data.qm9.units import ELEMENT_SYMBOLS, QM9_ENERGY_TARGETS, QM9_TA
 __all__ = ["TargetNormalizer", "AtomReferences", "fit_atom_references"]
 
 
+class _JsonSaved:
+    """``save(path)``: write the subclass's ``to_dict()`` as indented JSON (the file its ``load`` reads back)."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as JSON; returns the path."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+
 @dataclass(frozen=True)
-class TargetNormalizer:
+class TargetNormalizer(_JsonSaved):
     """Per-target standardisation ``(y - mean) / std`` with statistics from the training split.
 
     Attributes:
@@ -89,12 +99,6 @@ class TargetNormalizer:
         """JSON-ready form."""
         return {"names": list(self.names), "mean": self.mean.tolist(), "std": self.std.tolist()}
 
-    def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON; returns the path."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
-
     @classmethod
     def load(cls, path: str | Path) -> TargetNormalizer:
         """Read a file written by :meth:`save`."""
@@ -103,7 +107,7 @@ class TargetNormalizer:
 
 
 @dataclass(frozen=True)
-class AtomReferences:
+class AtomReferences(_JsonSaved):
     """Per-element reference energies ``b_e`` of one target: ``E_ref(mol) = Σ_atoms b_{z}``.
 
     Attributes:
@@ -147,12 +151,6 @@ class AtomReferences:
         """JSON-ready form (element symbols as keys)."""
         return {"target": self.target, "unit": self.unit,
                 "energies": {ELEMENT_SYMBOLS.get(e, str(e)): float(v) for e, v in zip(self.elements, self.energies)}}
-
-    def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON; returns the path."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
 
     @classmethod
     def load(cls, path: str | Path) -> AtomReferences:
