@@ -9,17 +9,6 @@ from typing import Any
 
 from timeouts import scaled, scaled_ms
 
-#: Uncaught page errors known and still open, each (message, a frame that must be in its stack), so that nothing
-#: else matches. Issue 26: jupyterlab-manager's DOMWidgetView.create_child_view, called on anywidget 0.11's
-#: AnyView (MoleculeViewer), reads ``.then`` of a model that is not one; not yet fixed. Remove when it is.
-KNOWN_PAGE_ERRORS: tuple[tuple[str, str], ...] = (
-    ("TypeError: Cannot read properties of undefined (reading 'then')", "at AnyView.create_child_view"),
-)
-
-
-def _known(error: str) -> bool:
-    return any(error.startswith(message) and frame in error for message, frame in KNOWN_PAGE_ERRORS)
-
 
 def check_guarded_page(guarded: Any) -> None:
     """Fail (AssertionError) if a ``guarded_page`` made an external request or threw an uncaught JavaScript
@@ -28,8 +17,7 @@ def check_guarded_page(guarded: Any) -> None:
     if not guarded.allow_external:
         assert not guarded.external, f"requests left 127.0.0.1 (blocked): {guarded.external}"
     if not guarded.allow_page_errors:
-        unknown = [e for e in guarded.page_errors if not _known(e)]
-        assert not unknown, f"uncaught JavaScript exceptions in the page: {unknown}"
+        assert not guarded.page_errors, f"uncaught JavaScript exceptions in the page: {guarded.page_errors}"
 
 
 _WAIT_FOR_NOTEBOOK_JS = """
