@@ -51,3 +51,12 @@ def test_external_script_is_blocked_and_reported(lab_server, guarded_page) -> No
     assert views.count() == 1, "the CDN viewer rendered despite the block"
     assert views.get_attribute("data-atoms") == "4"
     guarded_page.allow_external = True  # expected here: this test proves the guard catches it
+    guarded_page.allow_page_errors = True
+    # the blocked import also surfaces as an uncaught error in the page (the failed fetch of the module, or
+    # anywidget's failed model initialisation, or both): the page-error guard sees it too
+    signs = ("Failed to fetch dynamically imported module", "[anywidget] Failed to initialize model")
+    for _ in range(round(80 * timeout_factor())):
+        if any(sign in e for e in guarded_page.page_errors for sign in signs):
+            break
+        page.wait_for_timeout(250)
+    assert any(sign in e for e in guarded_page.page_errors for sign in signs), guarded_page.page_errors
