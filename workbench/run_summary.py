@@ -2,8 +2,9 @@
 
 It holds what a user looks for first after a headless run: whether it worked (and if not, which cell failed and
 where the partial notebook is), the parameters (overridden ones marked), the metrics (``metrics.json`` flattened to
-``key | value`` rows, and ``comparison.csv`` as a table when the pipeline wrote one), the figures and every other
-file of the folder with its size. Everything is read from the files the notebook wrote; nothing is recomputed.
+``key | value`` rows without nested ``config`` blocks, and ``comparison.csv`` as a table when the pipeline wrote
+one; numbers to 6 significant digits), the figures and every other file of the folder with its size. Everything
+is read from the files the notebook wrote; nothing is recomputed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ SUMMARY_NAME = "summary.md"
 FIGURE_SUFFIXES = (".html", ".png", ".svg", ".pdf")
 #: Files that are support material, not results (listed last, under "Files").
 _SUPPORT_FILES = {"plotly.min.js"}
-_MAX_TABLE_ROWS = 50
+_MAX_TABLE_ROWS = 80
+_SKIPPED_METRIC_KEYS = {"config", "run_config"}
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,22 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def _number(text: str) -> Any:
+    """A CSV cell: decimals as floats (shown to 6 significant digits), everything else as written."""
+    try:
+        return float(text) if any(c in text for c in ".eE") and text.strip() else text
+    except ValueError:
+        return text
+
+
 def _flatten(metrics: Any, prefix: str = "") -> list[list[Any]]:
+    """``{"a": {"b": 1}}`` -> ``[["a.b", 1]]``; nested ``config`` blocks (the run's settings, already in the
+    parameters table and the pipeline's own config file) are left out."""
     if isinstance(metrics, Mapping):
         rows: list[list[Any]] = []
         for key, value in metrics.items():
+            if key in _SKIPPED_METRIC_KEYS and isinstance(value, Mapping):
+                continue
             rows += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
         return rows
     return [[prefix or "(value)", metrics]]
@@ -132,7 +146,8 @@ def write_run_summary(
         with comparison_path.open(newline="", encoding="utf-8") as f:
             table = list(csv.reader(f))
         if table:
-            lines += ["", "From `comparison.csv`:", ""] + _table(table[0], table[1:])
+            lines += ["", "From `comparison.csv`:", ""] + _table(table[0], [[_number(v) for v in row]
+                                                                         for row in table[1:]])
     if not found:
         lines.append("(no metrics.json or comparison.csv in this folder)")
 

@@ -249,10 +249,12 @@ def test_summary_reads_comparison_csv(tmp_path: Path) -> None:
     from workbench.run_summary import RunOutcome, write_run_summary
 
     (tmp_path / "comparison.csv").write_text("model,test_mae,ratio\nschnet,0.23,1.0\nnequip,0.22,0.96\n")
+    (tmp_path / "metrics.json").write_text('{"models": {"schnet": {"test_mae": 0.23, "config": {"lr": 0.005}}}}')
     path = write_run_summary(tmp_path, notebook="x.ipynb", output_notebook=tmp_path / "x.ipynb", parameters={},
                              defaults={}, outcome=RunOutcome(ok=True, seconds=1.0))
     text = path.read_text()
     assert "| model | test_mae | ratio |" in text and "| nequip | 0.22 | 0.96 |" in text
+    assert "| models.schnet.test_mae | 0.23 |" in text and "config" not in text  # settings are not metrics
     with pytest.raises(TypeError, match="outcome must be a RunOutcome"):
         write_run_summary(tmp_path, notebook="x", output_notebook="y", parameters={}, defaults={}, outcome=True)
     with pytest.raises(FileNotFoundError, match="output_dir must be an existing run folder"):
