@@ -55,7 +55,8 @@ def run_notebook_in_lab(guarded: Any, server: Any, path: str, timeout_s: float |
     """Open ``path`` (relative to the server root) in JupyterLab, run all cells, wait until done.
 
     ``timeout_s``: the whole run (default ``scaled(120)``, see tests/timeouts.py); opening the notebook with an
-    idle kernel is allowed ``scaled(60)`` more.
+    idle kernel is allowed ``scaled(60)`` more. Measured at load ~7 on 2 cores: the longest whole browser test,
+    the equivariance explorer's, took 86 s (START_HERE 42 s, tutorials 27-50 s each).
 
     Returns ``{status, executed, n_code, errors, stderr}`` from the notebook model once the kernel is idle and
     every code cell ran or an error output appeared.
