@@ -1,7 +1,7 @@
 # Equivariant Workbench: the commands the README names.
 #   make demo   set up (venv + packages) and run the main job headlessly; prints the run folder
 #   make test   set up (venv + packages + Debian chromium) and run the whole test suite
-#   make lab    JupyterLab on notebooks/, offline-safe settings
+#   make lab    JupyterLab on a working copy of notebooks/ (runs/lab/), offline-safe settings
 #   make bench  run the benchmarks (CSV tables under benchmarks/results/)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -46,7 +46,8 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
 lab: setup
-	$(BIN)/python -m widgets.lab notebooks
+	@# a copy: outputs and the runs/ the notebooks write never land in the tracked notebooks/
+	$(BIN)/python -m widgets.lab notebooks --workdir runs/lab
 
 bench: setup
 	$(BIN)/workbench bench

@@ -2,6 +2,10 @@
 
 Tests run with the checkout as the working directory; ``../shared/data`` (real data, never committed) is found
 through :func:`shared_data_dir`.
+
+Timeouts: every fixed timeout in the tests is ``timeouts.scaled(default)``, the default times
+``$WORKBENCH_TEST_TIMEOUT_FACTOR`` (default 1; see tests/timeouts.py). The factor is read and validated here,
+before any test runs, and shown in pytest's header.
 """
 
 from __future__ import annotations
@@ -15,8 +19,20 @@ from pathlib import Path
 
 import pytest
 import torch
+from timeouts import FACTOR_ENV, timeout_factor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        timeout_factor()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"timeouts scaled by {FACTOR_ENV}={timeout_factor():g}"
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "train": {"checks", "groups", "nn", "models", "data"},
     "equivariance": {"checks", "groups", "kernels", "nn", "models", "data"},
     "pipelines": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance"},
-    "runner": {"checks"},
+    "run_summary": set(),
+    "runner": {"checks", "run_summary"},
     "cli": {"checks", "runner", "data", "pipelines"},
     "__main__": {"cli"},
     "__init__": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "pipelines"},
@@ -46,7 +47,7 @@ FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplot
 OPTIONAL_HEAVY = {"triton", "rdkit", "ase", "pyscf", "openmm", "phonopy", "pymetis", "torchdiffeq", "dask",
                   "distributed", "torch_geometric", "pythia8mc", "fastjet", "papermill", "nbformat", "nbclient",
                   "plotly", "kaleido", "e3nn", "qm9pack", "ipywidgets", "anywidget", "py3Dmol", "IPython",
-                  "jupyter_client", "sklearn", "psutil"}
+                  "jupyter_client", "traitlets", "sklearn", "psutil"}
 
 
 def module_name(root: Path, path: Path) -> str:

@@ -84,13 +84,27 @@ class MoleculeViewer(anywidget.AnyWidget):
 
     positions = traitlets.Any([]).tag(sync=True)  # validated into a list of [x, y, z]
     symbols = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    style = traitlets.Unicode("ball_and_stick").tag(sync=True)
+    # Synced as ``draw_style`` (read and set it as ``style``): ipywidgets' DOMWidgetView treats a synced ``style`` as
+    # a reference to a style model and calls create_child_view on it, which threw an uncaught TypeError ("Cannot
+    # read properties of undefined (reading 'then')") in the page every time a viewer was shown.
+    draw_style = traitlets.Unicode("ball_and_stick").tag(sync=True)
     arrows = traitlets.List(traitlets.Dict()).tag(sync=True)
     height = traitlets.Int(360).tag(sync=True)
     background = traitlets.Unicode("white").tag(sync=True)
 
-    def __init__(self, symbols: Any = (), positions: Any = (), **kwargs: Any) -> None:
+    def __init__(self, symbols: Any = (), positions: Any = (), style: str | None = None, **kwargs: Any) -> None:
+        if style is not None:
+            kwargs["draw_style"] = style
         super().__init__(symbols=list(symbols), positions=positions, **kwargs)
+
+    @property
+    def style(self) -> str:
+        """Rendering preset, one of :data:`STYLES` (the synced trait ``draw_style``)."""
+        return self.draw_style
+
+    @style.setter
+    def style(self, value: str) -> None:
+        self.draw_style = value
 
     @classmethod
     def from_molecule(cls, molecule: Molecule, *, show_dipole: bool = False, dipole_scale: float = 2.0,
@@ -129,7 +143,7 @@ class MoleculeViewer(anywidget.AnyWidget):
             raise traitlets.TraitError("positions must be finite (found NaN or inf)")
         return array.tolist()
 
-    @traitlets.validate("style")
+    @traitlets.validate("draw_style")
     def _validate_style(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in STYLES:
             raise traitlets.TraitError(f"style must be one of {STYLES}, got {proposal['value']!r}")

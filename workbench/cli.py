@@ -1,10 +1,14 @@
 """The ``workbench`` command: run notebooks headlessly, list their parameters, build data, benchmark.
 
-    workbench run NOTEBOOK [-p NAME VALUE ...] [--out DIR]
+    workbench run NOTEBOOK [-p NAME VALUE ...] [--out DIR] [--quiet]
     workbench list [DIR]
     workbench build-data NAME [--out DIR] [--seed N]
     workbench build-data qm9 [--geometry dft|mmff] [--xyz DIR_OR_TAR]
     workbench bench [NAME ...]
+
+``run`` echoes what the notebook prints on stderr while it runs (the training loop's per-epoch lines, final
+states of progress bars); ``--quiet`` silences it. The last line on stdout is always the run folder, which holds the
+executed notebook and ``summary.md``.
 
 Exit codes: 0 success; 1 a notebook cell failed (partial notebook kept); 2 bad usage or bad parameters.
 """
@@ -35,10 +39,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"error: parameter {name!r} given twice", file=sys.stderr)
             return 2
         params[name] = value
+    if not args.quiet:
+        print(f"running {args.notebook}; what it prints follows (--quiet to silence)", file=sys.stderr,
+              flush=True)
     try:
         result = runner.run_notebook(
             args.notebook, params, args.out, runs_dir=args.runs_dir, progress_bar=args.progress,
-            timeout=args.timeout,
+            timeout=args.timeout, echo=None if args.quiet else sys.stderr,
         )
     except (runner.UnknownParameterError, runner.ParameterValueError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -46,9 +53,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except runner.NotebookRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"executed notebook: {result.output_notebook}")
+    except TimeoutError as exc:  # a cell ran past --timeout; the run folder keeps the partial notebook
+        print(f"error: {args.notebook}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        return 1
+    print(f"executed notebook: {result.output_notebook} ({result.seconds:.1f} s)")
     if result.metrics is not None:
         print(f"metrics: {result.output_dir / 'metrics.json'}")
+    print(f"summary: {result.summary}")
     print(result.output_dir)
     return 0
 
@@ -133,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runs-dir", default="runs", help="parent of timestamped run folders (default: runs)")
     run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     run.add_argument("--progress", action="store_true", help="show a per-cell progress bar")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="do not echo what the notebook prints (per-epoch lines, warnings) on stderr")
     run.set_defaults(func=_cmd_run)
 
     lst = sub.add_parser("list", help="list notebooks with their parameters and defaults")

@@ -5,7 +5,14 @@ Conventions (see DESIGN.md, "Notebooks"):
 * a notebook has one cell tagged ``parameters`` holding plain assignments ``name = literal  # comment``;
 * a notebook that writes results declares ``output_dir``; the runner sets it to the run folder
   ``runs/<notebook-stem>-<YYYYmmdd-HHMMSS>/`` (or ``--out``), where the executed notebook is also written;
-* a failing cell keeps the partial executed notebook and reports which cell failed.
+* a failing cell keeps the partial executed notebook and reports which cell failed;
+* every run folder gets a ``summary.md`` (parameters, metrics, figures and files; see :mod:`workbench.run_summary`).
+
+Headless kernels are started with IPC transport (Unix sockets: no loopback TCP ports, hence no "running over TCP
+without encryption" warning) and with ``tqdm.auto`` switched to its text bar, so that progress bars end up in the
+executed notebook as their final text rather than as widgets frozen at 0/N; stream outputs are coalesced
+(carriage returns applied). What the kernel prints can be echoed live (``echo=sys.stderr``), progress redraws
+reduced to the lines a terminal would keep.
 
 Reading parameters parses the notebook JSON with :mod:`ast`; only :func:`run_notebook` imports papermill,
 lazily, so importing :mod:`workbench` never pulls in Jupyter.
@@ -14,11 +21,17 @@ lazily, so importing :mod:`workbench` never pulls in Jupyter.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as _dt
 import json
+import os
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from workbench.run_summary import RunOutcome, write_run_summary
 
 __all__ = [
     "NotebookParameter",
@@ -31,9 +44,22 @@ __all__ = [
     "run_notebook",
     "find_notebooks",
     "repo_root",
+    "KernelEcho",
+    "RUN_DIR_ENV",
+    "KERNEL_TEXT_PROGRESS",
 ]
 
 OUTPUT_DIR_PARAMETER = "output_dir"
+#: Environment variable the runner sets for the kernel: the run folder (read by ``widgets.plots`` to write
+#: plotly.js once per run folder).
+RUN_DIR_ENV = "WORKBENCH_RUN_DIR"
+#: Executed in the kernel before the first cell: ``tqdm.auto`` (and ``tqdm.autonotebook``) give the text bar,
+#: whose final state survives in the notebook as text. One statement that leaves no names behind.
+KERNEL_TEXT_PROGRESS = (
+    "import tqdm.asyncio as _wb_tq, tqdm.auto as _wb_ta, tqdm.autonotebook as _wb_tn; "
+    "_wb_ta.tqdm = _wb_tn.tqdm = _wb_tq.tqdm; _wb_ta.trange = _wb_tn.trange = _wb_tq.trange; "
+    "del _wb_tq, _wb_ta, _wb_tn"
+)
 
 
 class UnknownParameterError(ValueError):
@@ -76,12 +102,14 @@ class NotebookParameter:
 
 @dataclass
 class RunResult:
-    """Where a run wrote its outputs, and the metrics it wrote (``metrics.json``), if any."""
+    """Where a run wrote its outputs, the metrics it wrote (``metrics.json``), if any, and its ``summary.md``."""
 
     output_dir: Path
     output_notebook: Path
     parameters: dict[str, Any]
     metrics: dict[str, Any] | None = field(default=None)
+    summary: Path | None = field(default=None)
+    seconds: float = 0.0
 
 
 def repo_root() -> Path:
@@ -221,6 +249,55 @@ def _failed_cell(nb: Any) -> tuple[int | None, int | None, str, str]:
     return None, None, "", ""
 
 
+class KernelEcho:
+    """A text sink for what the kernel prints, forwarded line by line to ``stream`` (e.g. ``sys.stderr``).
+
+    Each line is forwarded as a terminal would leave it: only the text after its last carriage return, so a
+    text progress bar that redraws itself ten thousand times gives its final state once (when it ends its line)
+    and a bar that erases itself (``leave=False``) gives nothing. Incomplete lines wait for their newline.
+    """
+
+    def __init__(self, stream: TextIO, prefix: str = "  | "):
+        if not hasattr(stream, "write"):
+            raise TypeError(f"stream must be a writable text stream, got {type(stream).__name__}")
+        self.stream = stream
+        self.prefix = prefix
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            shown = line.rsplit("\r", 1)[-1].rstrip()
+            if shown or "\r" not in line:
+                self.stream.write(f"{self.prefix}{shown}\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """Forward a last line that never got its newline (as a terminal would show it)."""
+        if self._pending:
+            self.write("\n")
+        self.flush()
+
+
+@contextlib.contextmanager
+def _kernel_environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the kernel (it inherits this process's environment) and restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_notebook(
     notebook: str | Path,
     parameters: dict[str, Any] | None = None,
@@ -230,6 +307,7 @@ def run_notebook(
     kernel_name: str = "python3",
     progress_bar: bool = False,
     timeout: int | None = None,
+    echo: TextIO | None = None,
 ) -> RunResult:
     """Execute ``notebook`` headlessly with papermill and return where its outputs went.
 
@@ -241,6 +319,10 @@ def run_notebook(
             declares ``output_dir``, it is set to this folder (absolute path).
         kernel_name: Jupyter kernel; ``python3`` is the interpreter running this code.
         timeout: per-cell timeout in seconds (None = no limit).
+        echo: a text stream (e.g. ``sys.stderr``) that receives what the cells print while they run, line by
+            line (:class:`KernelEcho`), e.g. the training loop's per-epoch lines; None: nothing is echoed.
+
+    The run folder gets ``summary.md`` (also when a cell fails) next to the executed notebook.
 
     Raises:
         UnknownParameterError: a name not declared by the notebook (the message lists the valid ones).
@@ -257,6 +339,8 @@ def run_notebook(
             + _describe_parameters(declared)
         )
     values = {name: parse_parameter_value(name, raw, declared[name].default) for name, raw in parameters.items()}
+    if timeout is not None and not (isinstance(timeout, int) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
 
     out = Path(output_dir) if output_dir is not None else _timestamped_dir(notebook, Path(runs_dir))
     out = out.resolve()
@@ -264,22 +348,40 @@ def run_notebook(
     if OUTPUT_DIR_PARAMETER in declared and OUTPUT_DIR_PARAMETER not in values:
         values[OUTPUT_DIR_PARAMETER] = str(out)
     output_notebook = out / notebook.name
+    # one echo per stream: a bar redrawing itself on stderr must not swallow a line printed on stdout
+    sinks = (KernelEcho(echo), KernelEcho(echo)) if echo is not None else (None, None)
 
     import papermill  # lazy: Jupyter stack only when running notebooks
     from papermill.exceptions import PapermillExecutionError  # same reason
+    from traitlets.config import Config  # same reason
 
+    def summarize(outcome: RunOutcome) -> Path:
+        return write_run_summary(out, notebook=notebook, output_notebook=output_notebook, parameters=values,
+                                 defaults={name: p.default for name, p in declared.items()}, outcome=outcome,
+                                 given=set(parameters))
+
+    # IPC transport: the kernel talks over Unix sockets in its runtime dir (no TCP ports to race for, nothing
+    # unencrypted on loopback TCP); the same setting as widgets.lab.
+    config = Config({"KernelManager": {"transport": "ipc"}})
+    start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output_notebook),
-            parameters=values,
-            kernel_name=kernel_name,
-            cwd=str(notebook.parent),
-            progress_bar=progress_bar,
-            log_output=False,
-            execution_timeout=timeout,
-            store_widget_state=False,
-        )
+        with _kernel_environment({RUN_DIR_ENV: str(out)}):
+            papermill.execute_notebook(
+                str(notebook),
+                str(output_notebook),
+                parameters=values,
+                kernel_name=kernel_name,
+                cwd=str(notebook.parent),
+                progress_bar=progress_bar,
+                log_output=False,
+                stdout_file=sinks[0],
+                stderr_file=sinks[1],
+                execution_timeout=timeout,
+                store_widget_state=False,
+                config=config,
+                coalesce_streams=True,
+                extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_TEXT_PROGRESS}"],
+            )
     except PapermillExecutionError as exc:
         import nbformat  # lazy: Jupyter stack only when running notebooks
 
@@ -288,15 +390,29 @@ def run_notebook(
             cell_index, count2, ename2, evalue2 = _failed_cell(nbformat.read(output_notebook, as_version=4))
             count = count if count is not None else count2
             ename, evalue = ename or ename2, evalue or evalue2
+        summary = summarize(RunOutcome(ok=False, seconds=time.perf_counter() - start, cell_index=cell_index,
+                                       execution_count=count, ename=ename, evalue=evalue))
         where = f"cell {cell_index}" if cell_index is not None else "a cell"
         if count is not None:
             where += f" (execution count {count})"
         raise NotebookRunError(
-            f"{notebook.name}: {where} raised {ename}: {evalue}\npartial output notebook: {output_notebook}",
+            f"{notebook.name}: {where} raised {ename}: {evalue}\npartial output notebook: {output_notebook}\n"
+            f"summary: {summary}",
             cell_index=cell_index, execution_count=count, ename=ename, evalue=evalue,
             output_notebook=output_notebook,
         ) from None
+    except Exception as exc:  # a cell timeout, a dead kernel...: still leave a summary, then let it propagate
+        summarize(RunOutcome(ok=False, seconds=time.perf_counter() - start, ename=type(exc).__name__,
+                             evalue=str(exc).splitlines()[0] if str(exc) else ""))
+        raise
+    finally:
+        for sink in sinks:
+            if sink is not None:
+                sink.finish()
+    seconds = time.perf_counter() - start
 
     metrics_path = out / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
-    return RunResult(output_dir=out, output_notebook=output_notebook, parameters=values, metrics=metrics)
+    summary = summarize(RunOutcome(ok=True, seconds=seconds))
+    return RunResult(output_dir=out, output_notebook=output_notebook, parameters=values, metrics=metrics,
+                     summary=summary, seconds=seconds)

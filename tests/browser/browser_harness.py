@@ -7,6 +7,19 @@ import json
 import time
 from typing import Any
 
+from timeouts import scaled, scaled_ms
+
+
+def check_guarded_page(guarded: Any) -> None:
+    """Fail (AssertionError) if a ``guarded_page`` made an external request or threw an uncaught JavaScript
+    exception (``pageerror``), unless the test allowed it (``allow_external``, ``allow_page_errors``). The
+    ``guarded_page`` fixture calls it at teardown."""
+    if not guarded.allow_external:
+        assert not guarded.external, f"requests left 127.0.0.1 (blocked): {guarded.external}"
+    if not guarded.allow_page_errors:
+        assert not guarded.page_errors, f"uncaught JavaScript exceptions in the page: {guarded.page_errors}"
+
+
 _WAIT_FOR_NOTEBOOK_JS = """
 async (path) => {
   const app = window.jupyterapp;
@@ -38,21 +51,26 @@ _NOTEBOOK_STATE_JS = """
 """
 
 
-def run_notebook_in_lab(guarded: Any, server: Any, path: str, timeout_s: float = 120) -> dict:
+def run_notebook_in_lab(guarded: Any, server: Any, path: str, timeout_s: float | None = None) -> dict:
     """Open ``path`` (relative to the server root) in JupyterLab, run all cells, wait until done.
+
+    ``timeout_s``: the whole run (default ``scaled(120)``, see tests/timeouts.py); opening the notebook with an
+    idle kernel is allowed ``scaled(60)`` more. Measured at load ~7 on 2 cores: the longest whole browser test,
+    the equivariance explorer's, took 86 s (START_HERE 42 s, tutorials 27-50 s each).
 
     Returns ``{status, executed, n_code, errors, stderr}`` from the notebook model once the kernel is idle and
     every code cell ran or an error output appeared.
     """
     page = guarded.page
     page.goto(f"{server.url}/lab/tree/{path}", wait_until="domcontentloaded")
-    page.wait_for_function("() => !!window.jupyterapp && !!window.jupyterapp.shell", timeout=60_000)
-    deadline = time.monotonic() + 60
+    page.wait_for_function("() => !!window.jupyterapp && !!window.jupyterapp.shell", timeout=scaled_ms(60))
+    deadline = time.monotonic() + scaled(60)
     while not page.evaluate(_WAIT_FOR_NOTEBOOK_JS, path):
         if time.monotonic() > deadline:
             raise AssertionError(f"notebook {path} did not open with an idle kernel:\n{server.log_tail()}")
         page.wait_for_timeout(250)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    timeout_s = scaled(120) if timeout_s is None else timeout_s
     deadline = time.monotonic() + timeout_s
     state: dict = {}
     while time.monotonic() < deadline:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from browser_harness import element_colour_count, run_notebook_in_lab
+from timeouts import scaled_ms
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +24,7 @@ def test_start_here_renders_offline(lab_server, guarded_page) -> None:
 
     # The 3D view: one viewer, a WebGL canvas with a real picture in it.
     viewer = page.locator(".wb-molecule-viewer")
-    viewer.first.wait_for(state="visible", timeout=60_000)
+    viewer.first.wait_for(state="visible", timeout=scaled_ms(60))
     assert viewer.count() == 1
     canvas = viewer.locator("canvas")
     assert canvas.count() >= 1, "the viewer has no canvas"
@@ -42,12 +43,12 @@ def test_start_here_renders_offline(lab_server, guarded_page) -> None:
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
         "(n) => Number(document.querySelector('.wb-molecule-viewer').dataset.renderCount) > n", arg=before,
-        timeout=20_000,
+        timeout=scaled_ms(20),
     )
 
     # Plotly: the two figures were drawn by the offline JupyterLab renderer.
     plots = page.locator(".jp-OutputArea-output.js-plotly-plot")
-    plots.first.wait_for(state="visible", timeout=60_000)
+    plots.first.wait_for(state="visible", timeout=scaled_ms(60))
     assert plots.count() == 2
     assert page.locator(".js-plotly-plot .main-svg").count() >= 2
     assert page.locator(".js-plotly-plot .bars .point").count() >= 9  # 3 series x 3 components

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser_harness import element_colour_count, run_notebook_in_lab
+from timeouts import scaled, scaled_ms
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +34,7 @@ def _number_after(anchor: str, text: str, sign: str) -> float:
 
 def _run(lab_server, guarded_page, name: str) -> None:
     path = lab_server.add_notebook(TUTORIALS / name)
-    state = run_notebook_in_lab(guarded_page, lab_server, path, timeout_s=180)
+    state = run_notebook_in_lab(guarded_page, lab_server, path, timeout_s=scaled(180))
     assert state["errors"] == [], f"{name}: error outputs {state['errors']}"
     assert state["executed"] == state["n_code"], state
 
@@ -42,11 +43,11 @@ def test_irreps_explorer_slider_redraws_the_plots(lab_server, guarded_page) -> N
     _run(lab_server, guarded_page, "03_so3_spherical_harmonics.ipynb")
     page = guarded_page.page
     explorer = page.locator(".workbench-irreps-explorer")
-    explorer.wait_for(state="visible", timeout=60_000)
+    explorer.wait_for(state="visible", timeout=scaled_ms(60))
     page.wait_for_function(
         "() => document.querySelectorAll('.workbench-irreps-explorer .js-plotly-plot').length === 3",
-        timeout=60_000)  # surface, bars, heatmap
-    page.wait_for_function(f"() => ({_BAR_PATHS_JS})().length === 5", timeout=60_000)  # l = 2: five bars
+        timeout=scaled_ms(60))  # surface, bars, heatmap
+    page.wait_for_function(f"() => ({_BAR_PATHS_JS})().length === 5", timeout=scaled_ms(60))  # l = 2: five bars
     surface = explorer.locator(".workbench-irreps-surface .js-plotly-plot")
     surface.scroll_into_view_if_needed()
     pixels = element_colour_count(guarded_page, surface)
@@ -60,12 +61,12 @@ def test_irreps_explorer_slider_redraws_the_plots(lab_server, guarded_page) -> N
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     page.wait_for_function(f"(old) => JSON.stringify(({_BAR_PATHS_JS})()) !== JSON.stringify(old)", arg=before,
-                           timeout=30_000)
+                           timeout=scaled_ms(30))
     after = page.evaluate(_BAR_PATHS_JS)
     assert len(after) == 5 and after != before
     page.wait_for_function(
         "(old) => document.querySelector('.workbench-irreps-status').innerText !== old", arg=status_before,
-        timeout=30_000)
+        timeout=scaled_ms(30))
     status = explorer.locator(".workbench-irreps-status").inner_text()
     assert _number_after("Y_m(g", status, "=") < 1e-10, status  # the live check stays at rounding level
 
@@ -74,18 +75,18 @@ def test_tensor_product_explorer_irrep_choice_redraws_the_heatmaps(lab_server, g
     _run(lab_server, guarded_page, "04_tensor_products_clebsch_gordan.ipynb")
     page = guarded_page.page
     explorer = page.locator(".workbench-tensor-product-explorer")
-    explorer.wait_for(state="visible", timeout=60_000)
+    explorer.wait_for(state="visible", timeout=scaled_ms(60))
     heatmaps = explorer.locator(".workbench-cg-heatmaps .js-plotly-plot g.hm")
     page.wait_for_function(
         "() => document.querySelectorAll('.workbench-cg-heatmaps .js-plotly-plot g.hm').length === 3",
-        timeout=60_000)  # 1o x 1o = 0e + 1e + 2e
+        timeout=scaled_ms(60))  # 1o x 1o = 0e + 1e + 2e
     assert "1o x 1o = 0e + 1e + 2e" in explorer.locator(".workbench-decomposition").inner_text()
 
     dropdown = explorer.locator(".widget-dropdown", has=page.locator(".widget-label", has_text="irrep 2"))
     dropdown.locator("select").select_option("2e")
     page.wait_for_function(
         "() => (document.querySelector('.workbench-tensor-product-explorer .workbench-decomposition') || {})"
-        ".innerText.includes('1o x 2e = 1o + 2o + 3o')", timeout=60_000)
+        ".innerText.includes('1o x 2e = 1o + 2o + 3o')", timeout=scaled_ms(60))
     assert heatmaps.count() == 3
     table = explorer.locator(".workbench-decomposition").inner_text()
     assert "3 x 5 = 15" in table and "OK" in table
@@ -93,7 +94,7 @@ def test_tensor_product_explorer_irrep_choice_redraws_the_heatmaps(lab_server, g
     dropdown.locator("select").select_option("0e")
     page.wait_for_function(
         "() => document.querySelectorAll('.workbench-cg-heatmaps .js-plotly-plot g.hm').length === 1",
-        timeout=60_000)
+        timeout=scaled_ms(60))
     assert "1o x 0e = 1o" in explorer.locator(".workbench-decomposition").inner_text()
     check = explorer.locator(".workbench-intertwining").inner_text()
     assert _number_after("max", check, "=") < 1e-9, check
@@ -119,6 +120,6 @@ def test_tutorial_runs_and_renders_offline(lab_server, guarded_page, name: str) 
     page = guarded_page.page
     for selector, minimum in RENDERED[name].items():
         page.wait_for_function("([s, n]) => document.querySelectorAll(s).length >= n", arg=[selector, minimum],
-                               timeout=60_000)
+                               timeout=scaled_ms(60))
     failed = page.locator(".jp-OutputArea-output", has_text="Error displaying widget")
     assert failed.count() == 0, "a widget failed to render"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from timeouts import scaled
 
 from workbench import cli, runner
 
@@ -135,7 +136,8 @@ def test_missing_notebook_is_a_clear_error(tmp_path: Path, capsys) -> None:
 
 def test_python_dash_m_entry_point(notebook: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "workbench", "run", str(notebook), "-p", "bogus", "1"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True,
+                          timeout=scaled(120))  # measured: 12 s on 2 cores at load ~7
     assert proc.returncode == 2 and "valid parameters" in proc.stderr
 
 
@@ -156,3 +158,119 @@ def test_start_here_with_a_bad_molecule_fails_and_keeps_the_partial_notebook(tmp
     err = capsys.readouterr().err
     assert "unknown molecule 'unobtainium'" in err and "ethanol" in err  # lists the shipped molecules
     assert (out / "START_HERE.ipynb").is_file() and str(out / "START_HERE.ipynb") in err
+
+
+FIT_SOURCE = """\
+import torch
+from tqdm.auto import tqdm
+from workbench.train import TrainConfig, fit
+
+for _ in tqdm(range(7), desc="warm-up"):
+    pass
+torch.manual_seed(0)
+xs = torch.randn(16, 2)
+data = [(x, x.sum(dim=0, keepdim=True)) for x in xs]
+model = torch.nn.Linear(2, 1)
+loss_fn = lambda m, batch: (((m(batch[0]) - batch[1]) ** 2).mean(), {})
+result = fit(model, loss_fn, data, data[:4], config=TrainConfig(epochs=epochs, batch_size=4),
+             output_dir=output_dir + "/model")
+"""
+
+
+@pytest.fixture()
+def fit_notebook(tmp_path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("epochs = 2\noutput_dir = 'runs/fit'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(FIT_SOURCE),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "Fit.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_run_echoes_epoch_lines_on_stderr_and_leaves_text_progress(fit_notebook: Path, tmp_path: Path,
+                                                                   capsys) -> None:
+    out_dir = tmp_path / "run"
+    assert cli.main(["run", str(fit_notebook), "-p", "epochs", "3", "--out", str(out_dir)]) == 0
+    captured = capsys.readouterr()
+    echoed = [line for line in captured.err.splitlines() if line.startswith("  | ")]
+    epochs = [line for line in echoed if " epoch " in line]
+    assert [line.split(" epoch ")[1].split(":")[0] for line in epochs] == ["1/3", "2/3", "3/3"], captured.err
+    assert all("train_loss" in line and "val_loss" in line for line in epochs)
+    assert any("warm-up: 100%" in line and "7/7" in line for line in echoed), captured.err
+    assert "\r" not in captured.err  # progress redraws reduced to what a terminal keeps
+    assert "TCP" not in captured.err  # the kernel runs over IPC: no "running over TCP without encryption"
+    executed = nbformat.read(out_dir / "Fit.ipynb", as_version=4)
+    outputs = executed.cells[-1].outputs
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    stderr_text = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
+    assert "warm-up: 100%" in stderr_text and "7/7" in stderr_text
+    assert "\r" not in stderr_text.rstrip()  # redraws collapsed; a bar that erased itself leaves blanks only
+    stdout_text = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stdout")
+    assert stdout_text.count(" epoch ") == 3
+
+
+def test_quiet_run_echoes_nothing(fit_notebook: Path, tmp_path: Path, capsys) -> None:
+    assert cli.main(["run", str(fit_notebook), "--quiet", "--out", str(tmp_path / "q")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.strip().splitlines()[-1] == str(tmp_path / "q")
+
+
+def test_summary_lists_parameters_metrics_and_files(notebook: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "ok"
+    (out_dir / "sub").mkdir(parents=True)
+    (out_dir / "sub" / "curve.html").write_text("<html></html>")  # a figure left by an earlier step
+    result = runner.run_notebook(notebook, {"n": "5"}, out_dir)
+    assert result.summary == out_dir / "summary.md"
+    text = result.summary.read_text()
+    assert text.startswith("# Params.ipynb: finished in ")
+    assert "| n | 5 | given |" in text and "| scale | 1.5 | default |" in text
+    assert f"| output_dir | {out_dir.resolve()} | runner |" in text
+    assert "| total | 7.5 |" in text and "| label | abc |" in text  # from metrics.json
+    assert "- [sub/curve.html](sub/curve.html)" in text
+    assert "`metrics.json`" in text.split("## Files")[1]
+
+
+def test_summary_of_a_failed_run_names_the_cell(notebook: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "failed"
+    with pytest.raises(runner.NotebookRunError) as info:
+        runner.run_notebook(notebook, {"fail": True}, out_dir)
+    text = (out_dir / "summary.md").read_text()
+    assert "FAILED" in text.splitlines()[0]
+    assert "cell 2" in text and "ValueError: asked to fail with n=3" in text
+    assert "summary.md" in str(info.value)
+    assert "(no metrics.json or comparison.csv in this folder)" in text
+
+
+def test_summary_reads_comparison_csv(tmp_path: Path) -> None:
+    from workbench.run_summary import RunOutcome, write_run_summary
+
+    (tmp_path / "comparison.csv").write_text("model,test_mae,ratio\nschnet,0.23,1.0\nnequip,0.22,0.96\n")
+    (tmp_path / "metrics.json").write_text('{"models": {"schnet": {"test_mae": 0.23, "config": {"lr": 0.005}}}}')
+    path = write_run_summary(tmp_path, notebook="x.ipynb", output_notebook=tmp_path / "x.ipynb", parameters={},
+                             defaults={}, outcome=RunOutcome(ok=True, seconds=1.0))
+    text = path.read_text()
+    assert "| model | test_mae | ratio |" in text and "| nequip | 0.22 | 0.96 |" in text
+    assert "| models.schnet.test_mae | 0.23 |" in text and "config" not in text  # settings are not metrics
+    with pytest.raises(TypeError, match="outcome must be a RunOutcome"):
+        write_run_summary(tmp_path, notebook="x", output_notebook="y", parameters={}, defaults={}, outcome=True)
+    with pytest.raises(FileNotFoundError, match="output_dir must be an existing run folder"):
+        write_run_summary(tmp_path / "nope", notebook="x", output_notebook="y", parameters={}, defaults={},
+                          outcome=RunOutcome(ok=True, seconds=1.0))
+
+
+def test_kernel_echo_keeps_what_a_terminal_would_show() -> None:
+    import io
+
+    stream = io.StringIO()
+    echo = runner.KernelEcho(stream, prefix="> ")
+    echo.write("bar  10%\rbar  50%")
+    echo.write("\rbar 100%\n\r        \rnext line\npart")
+    echo.write("ial")
+    echo.finish()
+    assert stream.getvalue() == "> bar 100%\n> next line\n> partial\n"
+    with pytest.raises(TypeError, match="stream must be a writable text stream"):
+        runner.KernelEcho(42)

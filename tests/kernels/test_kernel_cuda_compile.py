@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import pytest
+from timeouts import scaled
 
 pytestmark = pytest.mark.kernels
 
@@ -49,6 +50,7 @@ def test_generated_kernels_compile_for_sm90():
     pytest.importorskip("triton.backends.nvidia")
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["TRITON_DEFAULT_FP_FUSION"] = "1"
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+                            timeout=scaled(600))  # times $WORKBENCH_TEST_TIMEOUT_FACTOR (tests/timeouts.py)
     assert result.returncode == 0, result.stdout + result.stderr[-4000:]
     assert result.stdout.count(" ok") == 6

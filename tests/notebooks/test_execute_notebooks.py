@@ -12,13 +12,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from timeouts import scaled
 
 from workbench import runner
 
 pytestmark = pytest.mark.notebooks
 
 NOTEBOOKS = runner.find_notebooks()
-# Each notebook's default parameters must finish well under a minute on 2 cores (DESIGN.md).
+# Each notebook's default parameters must finish well under a minute on 2 cores (DESIGN.md). Limit per cell and
+# per notebook, times $WORKBENCH_TEST_TIMEOUT_FACTOR (tests/timeouts.py). Measured, the slowest (qm9.ipynb): 38 s
+# on an idle 2-core machine (README, `make demo`), so 120 s is ~3x; on the shared 2-core machine at load ~7 it took
+# 162 s wall (85 CPU-s with OMP_NUM_THREADS=1; jets.ipynb 75 s / 46 CPU-s, START_HERE 36 s / 13 CPU-s) and failed
+# at factor 1, as the issue saw: run loaded machines with WORKBENCH_TEST_TIMEOUT_FACTOR=3.
 TIME_LIMIT_S = 120
 
 
@@ -41,8 +46,9 @@ def test_notebook_is_committed_without_outputs(notebook: Path) -> None:
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_id)
 def test_notebook_executes_with_default_parameters(notebook: Path, tmp_path: Path) -> None:
+    limit = scaled(TIME_LIMIT_S)
     start = time.perf_counter()
-    result = runner.run_notebook(notebook, {}, tmp_path / "run", timeout=TIME_LIMIT_S)
+    result = runner.run_notebook(notebook, {}, tmp_path / "run", timeout=round(limit))
     elapsed = time.perf_counter() - start
     assert result.output_notebook.is_file()
     is_pipeline = "pipelines" in notebook.parts or notebook.name == "START_HERE.ipynb"
@@ -50,7 +56,7 @@ def test_notebook_executes_with_default_parameters(notebook: Path, tmp_path: Pat
         metrics_path = result.output_dir / "metrics.json"
         assert metrics_path.is_file(), f"{notebook.name} did not write metrics.json"
         assert json.loads(metrics_path.read_text()), "metrics.json is empty"
-    assert elapsed < TIME_LIMIT_S, f"{notebook.name} took {elapsed:.0f} s with its small defaults"
+    assert elapsed < limit, f"{notebook.name} took {elapsed:.0f} s with its small defaults (limit {limit:.0f} s)"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_id)

@@ -103,3 +103,13 @@ def test_arrow_helpers_validate() -> None:
     with pytest.raises(ValueError, match="scale"):
         dipole_arrow(load_molecule("water"), scale=0)
     assert set(STYLES) == {"ball_and_stick", "stick", "sphere", "line"}
+
+
+def test_no_synced_trait_is_named_style() -> None:
+    """ipywidgets' DOMWidgetView reads a synced ``style`` as a style-model reference (create_child_view on it threw
+    "Cannot read properties of undefined (reading 'then')" in the page); the preset is synced as ``draw_style``."""
+    viewer = MoleculeViewer(symbols=["O", "H"], positions=[[0, 0, 0], [0.96, 0, 0]], style="sphere")
+    state = viewer.get_state()
+    assert "style" not in state and state["draw_style"] == "sphere"
+    viewer.style = "line"
+    assert viewer.get_state()["draw_style"] == "line" and viewer.style == "line"

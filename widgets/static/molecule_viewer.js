@@ -4,7 +4,8 @@
 // below is that module's own top-level function: nothing is loaded from the network. Everything declared here
 // sits inside one uniquely named object to avoid clashing with the library's top-level names.
 //
-// Model traits: positions [[x, y, z], ...] (Angstrom), symbols ["C", ...], style (preset name), arrows
+// Model traits: positions [[x, y, z], ...] (Angstrom), symbols ["C", ...], draw_style (preset name; not "style",
+// which ipywidgets' DOMWidgetView reads as a style-model reference), arrows
 // [{start, end, color, radius}], height (px), background (CSS colour).
 
 const __workbenchMoleculeViewer = (() => {
@@ -40,7 +41,7 @@ const __workbenchMoleculeViewer = (() => {
     viewer.setBackgroundColor(model.get("background") || "white");
     if (symbols.length > 0 && symbols.length === positions.length) {
       viewer.addModel(toXYZ(symbols, positions), "xyz");
-      viewer.setStyle({}, STYLES[model.get("style")] || STYLES.ball_and_stick);
+      viewer.setStyle({}, STYLES[model.get("draw_style")] || STYLES.ball_and_stick);
     }
     for (const arrow of model.get("arrows") || []) {
       const [sx, sy, sz] = arrow.start;
@@ -70,7 +71,7 @@ const __workbenchMoleculeViewer = (() => {
     const viewer = createViewer(container, { backgroundColor: model.get("background") || "white" });
     draw(viewer, model, container, true);
     const redraw = () => draw(viewer, model, container, false);
-    const events = ["change:positions", "change:symbols", "change:style", "change:arrows", "change:background"];
+    const events = ["change:positions", "change:symbols", "change:draw_style", "change:arrows", "change:background"];
     for (const ev of events) model.on(ev, redraw);
     const resize = () => {
       container.style.height = `${model.get("height")}px`;

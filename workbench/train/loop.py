@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 from workbench.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from workbench.train.ema import ExponentialMovingAverage
 
-__all__ = ["TrainConfig", "TrainResult", "LossFn", "fit", "evaluate", "epoch_batches", "load_best_weights"]
+__all__ = ["TrainConfig", "TrainResult", "LossFn", "fit", "evaluate", "epoch_batches", "load_best_weights",
+           "epoch_line"]
 
 #: ``loss_fn(model, batch) -> (loss, metrics)``: a scalar loss to minimise and float metrics to average.
 LossFn = Callable[[torch.nn.Module, Any], "tuple[torch.Tensor, dict[str, float]]"]
@@ -271,6 +272,8 @@ def fit(
             row["seconds"] = elapsed + time.perf_counter() - t0
             history.append(row)
             pd.DataFrame(history).to_csv(csv_path, index=False)
+            if config.progress:  # one line per epoch: what a headless run (`workbench run`) echoes live
+                tqdm.write(epoch_line(row, config.epochs, out.name))
             epoch, batch_index, sums, seen = epoch + 1, 0, {}, 0
             checkpoint()
             if max_steps is not None and step >= max_steps:
@@ -285,6 +288,18 @@ def fit(
     return TrainResult(history=pd.DataFrame(history), output_dir=out, step=step, completed=not stopped,
                        resumed_from_step=resumed_from, best_val_loss=best_val, files=files)
 
+
+
+def epoch_line(row: dict[str, float], epochs: int, name: str = "") -> str:
+    """One history row as the line :func:`fit` prints after each epoch (``progress=True``).
+
+    ``row`` holds ``epoch`` (0-based), ``seconds`` and losses/metrics (``train_*``, ``val_*``); ``name`` (the
+    run's folder name) tells models apart. Example: ``schnet epoch 3/10: train_loss 0.123, val_loss 0.2 (4.1 s)``.
+    """
+    values = ", ".join(f"{key} {value:.4g}" for key, value in row.items()
+                       if key.startswith(("train_", "val_")) and isinstance(value, (int, float)))
+    head = f"{name} epoch" if name else "epoch"
+    return f"{head} {int(row['epoch']) + 1}/{epochs}: {values} ({row.get('seconds', 0.0):.1f} s)"
 
 
 def load_best_weights(model: torch.nn.Module, result: TrainResult) -> torch.nn.Module:
