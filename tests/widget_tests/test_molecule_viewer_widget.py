@@ -11,7 +11,7 @@ import traitlets
 
 from widgets import STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.molecule_viewer import STATIC_DIR, library_source, viewer_source
-from workbench.data.molecules import load_molecule
+from workbench.data.molecules import E_ANGSTROM_TO_DEBYE, load_molecule
 
 pytestmark = pytest.mark.unit
 
@@ -52,7 +52,7 @@ def test_from_molecule_sets_traits() -> None:
     assert isinstance(viewer.positions, list) and isinstance(viewer.positions[0], list)
     assert viewer.style == "stick" and viewer.height == 300
     (spec,) = viewer.arrows
-    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * mol.dipole(), atol=1e-12)
+    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * E_ANGSTROM_TO_DEBYE * mol.dipole(), atol=1e-12)
     state = viewer.get_state()
     assert state["positions"] == viewer.positions and state["symbols"] == viewer.symbols
     assert MoleculeViewer.from_molecule(mol).arrows == []

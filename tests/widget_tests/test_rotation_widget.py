@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from widgets import MoleculeViewer, RotationSliders, rotation_matrix
-from workbench.data.molecules import load_molecule
+from workbench.data.molecules import E_ANGSTROM_TO_DEBYE, load_molecule
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +71,7 @@ def test_sliders_drive_callbacks_and_a_linked_viewer() -> None:
     np.testing.assert_allclose(seen[-1], R1, atol=1e-15)
     np.testing.assert_allclose(viewer.positions_array, mol.positions @ R1.T, atol=1e-12)
     (spec,) = viewer.arrows  # the dipole arrow turned with the molecule
-    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * R1 @ mol.dipole(), atol=1e-12)
+    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * E_ANGSTROM_TO_DEBYE * R1 @ mol.dipole(), atol=1e-12)
 
     sliders.angles = (0.0, 0.0, 0.0)
     np.testing.assert_allclose(viewer.positions_array, mol.positions, atol=1e-12)
