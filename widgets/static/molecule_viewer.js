@@ -109,7 +109,12 @@ const __workbenchMoleculeViewer = (() => {
     container.style.width = "100%";
     container.style.height = `${model.get("height")}px`;
     el.appendChild(container);
-    const viewer = createViewer(container, { backgroundColor: model.get("background") || "white" });
+    // minimumZoomToDistance: 3Dmol's zoomTo frames at least a 5 Å radius by default, which leaves water a speck
+    // in the middle of the view; 2 Å frames small molecules (and their dipole arrow) at a readable size.
+    const viewer = createViewer(container, {
+      backgroundColor: model.get("background") || "white",
+      minimumZoomToDistance: 2,
+    });
     const syncFrames = frameControls(model, el);
     draw(viewer, model, container, true);
     const redraw = () => {
@@ -122,7 +127,15 @@ const __workbenchMoleculeViewer = (() => {
     const resize = () => {
       container.style.height = `${model.get("height")}px`;
       viewer.resize();
+      // The first draw may come before the output area gave the container its size, and a zoom computed then
+      // frames the molecule in the wrong box: zoom once more at the first size the observer reports.
+      if (!container.dataset.zoomed && container.clientWidth > 0 && container.clientHeight > 0) {
+        viewer.zoomTo();
+        container.dataset.zoomed = "1";
+      }
       viewer.render();
+      // Likewise the GL context may not exist before the container has a size.
+      container.dataset.webgl = contextKind(viewer);
     };
     model.on("change:height", resize);
     // The output area may get its final size after render(): follow it.
