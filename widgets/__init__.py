@@ -1,7 +1,9 @@
 """JupyterLab widgets for the Equivariant Workbench (imports workbench, never the reverse).
 
-- :class:`MoleculeViewer`: offline 3D molecule view (anywidget + bundled 3Dmol.js), with arrows for vectors.
-- :class:`RotationSliders` / :func:`rotation_matrix`: Euler-angle sliders driving a rotation matrix.
+- :class:`MoleculeViewer`: offline 3D molecule view (anywidget + bundled 3Dmol.js), with arrows for vectors; your
+  own molecule from a file, an ASE ``Atoms`` or an RDKit ``Mol``; trajectories with a frame slider.
+- :class:`RotationSliders` / :func:`rotation_matrix`: Euler-angle sliders driving a rotation matrix;
+  :class:`RotationDemo`: sliders that rotate a molecule's coordinates, with a live viewer, readout and plots.
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
 - :mod:`widgets.pipeline_plots`: the pipeline notebooks' figures (parity, learning curves, confusion, ROC, bars).
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
@@ -11,7 +13,7 @@
 
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
-from widgets.molecule_viewer import STYLES, MoleculeViewer, arrow, dipole_arrow
+from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
     confusion_figure,
@@ -22,7 +24,7 @@ from widgets.pipeline_plots import (
     shape_clouds_figure,
 )
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
-from widgets.rotation import RotationSliders, rotation_matrix
+from widgets.rotation import RotationDemo, RotationSliders, rotation_matrix
 from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
@@ -30,9 +32,12 @@ __all__ = [
     "IrrepsExplorer",
     "TensorProductExplorer",
     "STYLES",
+    "DIPOLE_COLOR",
+    "DIPOLE_SCALE",
     "MoleculeViewer",
     "arrow",
     "dipole_arrow",
+    "RotationDemo",
     "RotationSliders",
     "rotation_matrix",
     "accuracy_bars_figure",

@@ -1,4 +1,5 @@
-"""START_HERE.ipynb in a real JupyterLab + Chromium: runs clean, the 3D view and plotly render, nothing external."""
+"""START_HERE.ipynb in a real JupyterLab + Chromium: runs clean, the 3D view and plotly render, nothing external;
+a rotation slider turns the molecule, a number changes and the invariant stays."""
 
 from __future__ import annotations
 
@@ -36,22 +37,38 @@ def test_start_here_renders_offline(lab_server, guarded_page) -> None:
     assert pixels["colours"] > 20, f"the 3D view looks blank: {pixels}"
     assert pixels["dominant_fraction"] < 0.995, f"the 3D view is nearly one colour: {pixels}"
 
-    # Moving a rotation slider re-renders the view with new positions sent from the kernel.
+    # Moving a rotation slider rotates the coordinates: the view re-renders with positions sent from the kernel,
+    # a number in the readout changes (the dipole turns) and the invariant stays (sorted distances).
+    readout = page.locator(".wb-rotation-readout")
+    readout.first.wait_for(state="visible", timeout=scaled_ms(60))
+    dipole_x = readout.first.get_attribute("data-dipole-after-x")
+    shortest = float(readout.first.get_attribute("data-shortest-distance"))
     before = int(viewer.get_attribute("data-render-count"))
     handle = page.locator(".widget-slider .noUi-handle").first
     handle.focus()
-    page.keyboard.press("ArrowRight")
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
     page.wait_for_function(
         "(n) => Number(document.querySelector('.wb-molecule-viewer').dataset.renderCount) > n", arg=before,
         timeout=scaled_ms(20),
     )
+    page.wait_for_function(
+        "(old) => document.querySelector('.wb-rotation-readout').dataset.dipoleAfterX !== old", arg=dipole_x,
+        timeout=scaled_ms(30),
+    )
+    new_x = float(readout.first.get_attribute("data-dipole-after-x"))
+    assert abs(new_x - float(dipole_x)) > 1e-3, (dipole_x, new_x)
+    assert float(readout.first.get_attribute("data-shortest-distance")) == pytest.approx(shortest, abs=1e-12)
+    assert float(readout.first.get_attribute("data-invariant-change")) < 1e-9
+    assert "D" in readout.first.inner_text()
 
-    # Plotly: the two figures were drawn by the offline JupyterLab renderer.
-    plots = page.locator(".jp-OutputArea-output.js-plotly-plot")
-    plots.first.wait_for(state="visible", timeout=scaled_ms(60))
-    assert plots.count() == 2
-    assert page.locator(".js-plotly-plot .main-svg").count() >= 2
+    # Plotly: the two live figures (FigureWidgets, plotly.js from the installed package) and the explorer's.
+    plots = page.locator(".js-plotly-plot")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=scaled_ms(60))
+    assert page.locator(".js-plotly-plot .main-svg").count() >= 6
     assert page.locator(".js-plotly-plot .bars .point").count() >= 9  # 3 series x 3 components
+    assert plots.count() >= 6
+    page.locator(".workbench-equivariance-explorer").wait_for(state="visible", timeout=scaled_ms(60))
 
     # The notebook wrote its results in the server's root (output_dir defaults to runs/start_here).
     assert (lab_server.root / "runs" / "start_here" / "metrics.json").is_file()

@@ -11,7 +11,7 @@ import traitlets
 
 from widgets import STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.molecule_viewer import STATIC_DIR, library_source, viewer_source
-from workbench.data.molecules import load_molecule
+from workbench.data.molecules import E_ANGSTROM_TO_DEBYE, load_molecule
 
 pytestmark = pytest.mark.unit
 
@@ -52,7 +52,8 @@ def test_from_molecule_sets_traits() -> None:
     assert isinstance(viewer.positions, list) and isinstance(viewer.positions[0], list)
     assert viewer.style == "stick" and viewer.height == 300
     (spec,) = viewer.arrows
-    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * mol.dipole(), atol=1e-12)
+    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * E_ANGSTROM_TO_DEBYE * mol.dipole(),
+                               atol=1e-12)
     state = viewer.get_state()
     assert state["positions"] == viewer.positions and state["symbols"] == viewer.symbols
     assert MoleculeViewer.from_molecule(mol).arrows == []
@@ -113,3 +114,73 @@ def test_no_synced_trait_is_named_style() -> None:
     assert "style" not in state and state["draw_style"] == "sphere"
     viewer.style = "line"
     assert viewer.get_state()["draw_style"] == "line" and viewer.style == "line"
+
+
+def test_dipole_arrow_is_scaled_in_debye_and_stands_out() -> None:
+    from widgets import DIPOLE_COLOR, DIPOLE_SCALE
+
+    mol = load_molecule("ethanol")
+    spec = dipole_arrow(mol)
+    length = np.linalg.norm(np.subtract(spec["end"], spec["start"]))
+    debye = np.linalg.norm(mol.dipole()) * E_ANGSTROM_TO_DEBYE
+    assert length == pytest.approx(DIPOLE_SCALE * debye, rel=1e-12)
+    radius = np.linalg.norm(mol.positions - mol.positions.mean(axis=0), axis=1).max()
+    assert length > radius, (length, radius)  # the arrow reaches out of the molecule (was ~0.7 Å inside it)
+    assert spec["color"] == DIPOLE_COLOR and DIPOLE_COLOR.lower() not in ("red", "#ff0000", "white", "grey")
+    assert spec["radius"] >= 0.12
+
+
+def test_viewer_from_a_user_xyz_file_and_a_trajectory(tmp_path) -> None:
+    path = tmp_path / "water.xyz"
+    path.write_text("3\nmine\nO 0 0 0.117\nH 0.757 0 -0.469\nH -0.757 0 -0.469\n")
+    viewer = MoleculeViewer.from_file(path)
+    assert viewer.symbols == ["O", "H", "H"] and viewer.frames == []
+    np.testing.assert_allclose(viewer.positions_array[0], [0, 0, 0.117])
+
+    frames = "".join(f"2\nframe {i}\nH 0 0 0\nH 0 0 {0.7 + 0.1 * i}\n" for i in range(4))
+    (tmp_path / "h2.xyz").write_text(frames)
+    traj = MoleculeViewer.from_file(tmp_path / "h2.xyz")
+    assert len(traj.frames) == 4 and traj.frame == 0
+    assert traj.positions_array[1, 2] == pytest.approx(0.7)
+    traj.frame = 3  # what the front end's frame slider sets
+    assert traj.positions_array[1, 2] == pytest.approx(1.0)
+    assert traj.get_state()["frame"] == 3
+    with pytest.raises(traitlets.TraitError, match="frame must be in"):
+        traj.frame = 4
+    traj.show_molecule(load_molecule("water"))
+    assert traj.frames == [] and traj.frame == 0
+
+
+def test_viewer_from_ase_atoms_and_list_and_rdkit_mol() -> None:
+    ase = pytest.importorskip("ase")
+    mol = load_molecule("ethanol")
+    atoms = ase.Atoms(list(mol.symbols), positions=mol.positions, charges=mol.charges)
+    viewer = MoleculeViewer.from_ase(atoms, show_dipole=True)
+    assert viewer.symbols == list(mol.symbols) and len(viewer.arrows) == 1
+    np.testing.assert_allclose(viewer.positions_array, mol.positions)
+    moved = atoms.copy()
+    moved.positions += [1.0, 0.0, 0.0]
+    traj = MoleculeViewer.from_ase([atoms, moved], show_dipole=True)
+    assert len(traj.frames) == 2
+    traj.frame = 1
+    np.testing.assert_allclose(traj.positions_array, mol.positions + [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(traj.arrows[0]["start"], mol.positions.mean(axis=0) + [1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="same atoms"):
+        MoleculeViewer.from_ase([atoms, ase.Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]])])
+    with pytest.raises(ValueError, match="non-empty"):
+        MoleculeViewer.from_ase([])
+    Chem = pytest.importorskip("rdkit.Chem")
+    from rdkit.Chem import AllChem
+
+    rd = Chem.AddHs(Chem.MolFromSmiles("O"))
+    AllChem.EmbedMolecule(rd, randomSeed=1)
+    water = MoleculeViewer.from_rdkit(rd, show_dipole=True)
+    assert water.symbols == ["O", "H", "H"] and len(water.arrows) == 1
+
+
+def test_frames_trait_is_validated() -> None:
+    viewer = MoleculeViewer(symbols=["H", "H"], positions=[[0, 0, 0], [0, 0, 0.74]])
+    with pytest.raises(traitlets.TraitError, match=r"frames\[1\] has 3 atoms"):
+        viewer.frames = [[[0, 0, 0], [0, 0, 1]], [[0, 0, 0], [0, 0, 1], [1, 0, 0]]]
+    with pytest.raises(traitlets.TraitError, match="finite"):
+        viewer.frames = [[[0, 0, np.nan], [0, 0, 1]]]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from widgets import MoleculeViewer, RotationSliders, rotation_matrix
-from workbench.data.molecules import load_molecule
+from workbench.data.molecules import E_ANGSTROM_TO_DEBYE, load_molecule
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +71,8 @@ def test_sliders_drive_callbacks_and_a_linked_viewer() -> None:
     np.testing.assert_allclose(seen[-1], R1, atol=1e-15)
     np.testing.assert_allclose(viewer.positions_array, mol.positions @ R1.T, atol=1e-12)
     (spec,) = viewer.arrows  # the dipole arrow turned with the molecule
-    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * R1 @ mol.dipole(), atol=1e-12)
+    np.testing.assert_allclose(np.subtract(spec["end"], spec["start"]), 2.0 * E_ANGSTROM_TO_DEBYE * R1 @ mol.dipole(),
+                               atol=1e-12)
 
     sliders.angles = (0.0, 0.0, 0.0)
     np.testing.assert_allclose(viewer.positions_array, mol.positions, atol=1e-12)
@@ -89,3 +90,33 @@ def test_sliders_validate() -> None:
         sliders.angles = (4.0, 0.0, 0.0)
     wrapped = RotationSliders(2 * math.pi + 0.5)  # out-of-range start angles wrap; the rotation is the same
     np.testing.assert_allclose(wrapped.matrix, rotation_matrix(0.5, 0.0, 0.0), atol=1e-12)
+
+
+def test_rotation_demo_updates_numbers_and_plots_with_the_sliders() -> None:
+    from widgets import RotationDemo
+    from workbench.data.molecules import rotation_check
+
+    mol = load_molecule("ethanol")
+    demo = RotationDemo(mol, 0.7, 1.1, -0.4)
+    R0 = rotation_matrix(0.7, 1.1, -0.4)
+    np.testing.assert_allclose(demo.viewer.positions_array, mol.positions @ R0.T, atol=1e-12)
+    reference = rotation_check(mol, R0)
+    np.testing.assert_allclose(demo.check.dipole_after, reference.dipole_after, atol=1e-14)
+    readout, dipole_y = demo.readout.value, np.array(demo.dipole_figure.data[1].y)
+    distances_y = np.array(demo.distances_figure.data[1].y)
+    assert "wb-rotation-readout" in readout and demo.metrics()["beta"] == pytest.approx(1.1)
+
+    demo.sliders.beta.value = -0.5  # the equivariant turns ...
+    R1 = rotation_matrix(0.7, -0.5, -0.4)
+    np.testing.assert_allclose(demo.viewer.positions_array, mol.positions @ R1.T, atol=1e-12)
+    np.testing.assert_allclose(demo.check.dipole_after, R1 @ mol.dipole(), atol=1e-12)
+    np.testing.assert_allclose(demo.dipole_figure.data[1].y, E_ANGSTROM_TO_DEBYE * R1 @ mol.dipole(), atol=1e-12)
+    assert np.abs(np.array(demo.dipole_figure.data[1].y) - dipole_y).max() > 0.1
+    assert demo.readout.value != readout and f"{E_ANGSTROM_TO_DEBYE * (R1 @ mol.dipole())[0]:.6e}" in \
+        demo.readout.value
+    # ... the invariant stays
+    np.testing.assert_allclose(demo.distances_figure.data[1].y, distances_y, atol=1e-12)
+    assert demo.check.invariant_max_abs_change < 1e-12
+    assert demo.metrics()["beta"] == pytest.approx(-0.5)
+    with pytest.raises(TypeError, match="Molecule"):
+        RotationDemo("ethanol")

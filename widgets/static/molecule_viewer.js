@@ -6,7 +6,8 @@
 //
 // Model traits: positions [[x, y, z], ...] (Angstrom), symbols ["C", ...], draw_style (preset name; not "style",
 // which ipywidgets' DOMWidgetView reads as a style-model reference), arrows
-// [{start, end, color, radius}], height (px), background (CSS colour).
+// [{start, end, color, radius}], height (px), background (CSS colour), frames (a trajectory: one positions list
+// per frame, empty for one structure) and frame (the frame shown; the slider under the view sets it).
 
 const __workbenchMoleculeViewer = (() => {
   const STYLES = {
@@ -33,9 +34,17 @@ const __workbenchMoleculeViewer = (() => {
     return typeof WebGL2RenderingContext !== "undefined" && gl instanceof WebGL2RenderingContext ? "webgl2" : "webgl";
   }
 
+  // The positions to draw: the current frame of a trajectory (drawn at once, before the kernel answers), else
+  // the positions trait.
+  function currentPositions(model) {
+    const frames = model.get("frames") || [];
+    const frame = model.get("frame") || 0;
+    return frames.length > 0 && frame < frames.length ? frames[frame] : model.get("positions") || [];
+  }
+
   function draw(viewer, model, container, first) {
     const symbols = model.get("symbols") || [];
-    const positions = model.get("positions") || [];
+    const positions = currentPositions(model);
     viewer.removeAllModels();
     viewer.removeAllShapes();
     viewer.setBackgroundColor(model.get("background") || "white");
@@ -59,6 +68,38 @@ const __workbenchMoleculeViewer = (() => {
     container.dataset.renderCount = String(count);
     container.dataset.atoms = String(symbols.length);
     container.dataset.webgl = contextKind(viewer);
+    container.dataset.frame = String(model.get("frame") || 0);
+    container.dataset.frames = String((model.get("frames") || []).length);
+  }
+
+  // A frame slider for trajectories (hidden for a single structure).
+  function frameControls(model, el) {
+    const bar = document.createElement("div");
+    bar.className = "wb-molecule-frames";
+    bar.style.display = "flex";
+    bar.style.alignItems = "center";
+    bar.style.gap = "8px";
+    const slider = document.createElement("input");
+    slider.type = "range";
+    slider.min = "0";
+    slider.step = "1";
+    slider.style.flex = "1";
+    const label = document.createElement("span");
+    bar.append(slider, label);
+    el.appendChild(bar);
+    const sync = () => {
+      const n = (model.get("frames") || []).length;
+      bar.style.display = n > 1 ? "flex" : "none";
+      slider.max = String(Math.max(n - 1, 0));
+      slider.value = String(model.get("frame") || 0);
+      label.textContent = `frame ${(model.get("frame") || 0) + 1} / ${n}`;
+    };
+    slider.addEventListener("input", () => {
+      model.set("frame", Number(slider.value));
+      model.save_changes();
+    });
+    sync();
+    return sync;
   }
 
   function render({ model, el }) {
@@ -68,15 +109,33 @@ const __workbenchMoleculeViewer = (() => {
     container.style.width = "100%";
     container.style.height = `${model.get("height")}px`;
     el.appendChild(container);
-    const viewer = createViewer(container, { backgroundColor: model.get("background") || "white" });
+    // minimumZoomToDistance: 3Dmol's zoomTo frames at least a 5 Å radius by default, which leaves water a speck
+    // in the middle of the view; 2 Å frames small molecules (and their dipole arrow) at a readable size.
+    const viewer = createViewer(container, {
+      backgroundColor: model.get("background") || "white",
+      minimumZoomToDistance: 2,
+    });
+    const syncFrames = frameControls(model, el);
     draw(viewer, model, container, true);
-    const redraw = () => draw(viewer, model, container, false);
-    const events = ["change:positions", "change:symbols", "change:draw_style", "change:arrows", "change:background"];
+    const redraw = () => {
+      syncFrames();
+      draw(viewer, model, container, false);
+    };
+    const events = ["change:positions", "change:symbols", "change:draw_style", "change:arrows", "change:background",
+      "change:frames", "change:frame"];
     for (const ev of events) model.on(ev, redraw);
     const resize = () => {
       container.style.height = `${model.get("height")}px`;
       viewer.resize();
+      // The first draw may come before the output area gave the container its size, and a zoom computed then
+      // frames the molecule in the wrong box: zoom once more at the first size the observer reports.
+      if (!container.dataset.zoomed && container.clientWidth > 0 && container.clientHeight > 0) {
+        viewer.zoomTo();
+        container.dataset.zoomed = "1";
+      }
       viewer.render();
+      // Likewise the GL context may not exist before the container has a size.
+      container.dataset.webgl = contextKind(viewer);
     };
     model.on("change:height", resize);
     // The output area may get its final size after render(): follow it.
@@ -88,6 +147,7 @@ const __workbenchMoleculeViewer = (() => {
       model.off("change:height", resize);
       viewer.clear();
       container.remove();
+      el.querySelectorAll(".wb-molecule-frames").forEach((bar) => bar.remove());
     };
   }
 

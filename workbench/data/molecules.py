@@ -20,6 +20,17 @@ File format (extended XYZ, one frame)::
 
 Positions are in Ångström, charges in units of the elementary charge ``e``. ``ase.io.read`` reads these files
 (the charges land in ``atoms.arrays["gasteiger_charge"]``).
+
+Your own molecules (:func:`read_molecules`, :meth:`Molecule.from_file`, :meth:`Molecule.from_ase`,
+:meth:`Molecule.from_rdkit`, and :func:`load_molecule` with a path):
+
+- ``.xyz`` / ``.extxyz``: plain XYZ (count line, free comment line, ``symbol-or-Z x y z`` rows, as most programs
+  write it) and extended XYZ (``Properties=`` on the comment line, any columns), one or many frames; numpy only.
+- ``.sdf`` / ``.mol``: through RDKit; ``.pdb`` / ``.cif``: through ASE (both in the ``chem`` extra; a missing one
+  raises an ImportError naming the extra).
+- Charges come from the file when it has them (extended-XYZ ``charges`` / ``initial_charges`` /
+  ``gasteiger_charge`` columns, ASE initial charges); an RDKit ``Mol`` gets Gasteiger charges; otherwise they are
+  zero and ``info["charges"] == "none"`` says so (the dipole is then zero too).
 """
 
 from __future__ import annotations
@@ -45,7 +56,10 @@ __all__ = [
     "RotationCheck",
     "available_molecules",
     "load_molecule",
+    "MOLECULE_FILE_FORMATS",
     "read_extxyz",
+    "read_xyz",
+    "read_molecules",
     "write_extxyz",
     "build_molecules",
     "rotation_check",
@@ -70,6 +84,24 @@ DEFAULT_MOLECULES_DIR: Path = Path(__file__).resolve().parents[2] / "data" / "mo
 E_ANGSTROM_TO_DEBYE: float = 4.803204712570263
 
 _PROPERTIES = "species:S:1:pos:R:3:gasteiger_charge:R:1"
+
+#: File suffixes :func:`read_molecules` understands, suffix -> what reads it.
+MOLECULE_FILE_FORMATS: dict[str, str] = {
+    ".xyz": "plain or extended XYZ (numpy)",
+    ".extxyz": "extended XYZ (numpy)",
+    ".sdf": "SDF (RDKit, the 'chem' extra)",
+    ".mol": "MOL (RDKit, the 'chem' extra)",
+    ".pdb": "PDB (ASE, the 'chem' extra)",
+    ".cif": "CIF (ASE, the 'chem' extra)",
+}
+
+# Element symbols by atomic number (index 0 unused), for XYZ files that give Z instead of a symbol.
+_ELEMENTS = ("X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr "
+             "Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb "
+             "Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf "
+             "Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og").split()
+_SYMBOLS = {el.lower(): el for el in _ELEMENTS[1:]}
+_CHARGE_COLUMNS = ("charges", "initial_charges", "gasteiger_charge", "charge")
 _MANIFEST = MANIFEST_NAME
 
 
@@ -161,6 +193,78 @@ class Molecule:
         centered = self.positions - self.positions.mean(axis=0)
         return self.charges @ centered
 
+    @classmethod
+    def from_file(cls, path: str | Path, index: int = 0) -> Molecule:
+        """Frame ``index`` of a molecule file (see :data:`MOLECULE_FILE_FORMATS`; all frames: :func:`read_molecules`).
+
+        Raises:
+            FileNotFoundError: no such file. ValueError: unknown suffix, unreadable contents, ``index`` out of range.
+            ImportError: the file needs RDKit or ASE (the ``chem`` extra) and it is missing.
+        """
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"index must be an int (a frame number), got {type(index).__name__}")
+        frames = read_molecules(path)
+        if not -len(frames) <= index < len(frames):
+            raise ValueError(f"index must be in [-{len(frames)}, {len(frames) - 1}] for {path} "
+                             f"({len(frames)} frame(s)), got {index}")
+        return frames[index]
+
+    @classmethod
+    def from_ase(cls, atoms: Any, name: str | None = None) -> Molecule:
+        """A molecule of an ``ase.Atoms`` (positions Å; the cell is dropped).
+
+        Charges: ``atoms.arrays["gasteiger_charge"]`` if present (the shipped files read by ASE), else the initial
+        charges when any is non-zero, else zeros (``info["charges"] = "none"``). ``name`` defaults to
+        ``atoms.info["name"]`` or the chemical formula. Needs ase (the ``chem`` extra).
+        """
+        ase = _require_ase()
+        if not isinstance(atoms, ase.Atoms):
+            raise TypeError(f"atoms must be an ase.Atoms, got {type(atoms).__name__}")
+        if len(atoms) == 0:
+            raise ValueError("atoms must hold at least one atom")
+        info = {str(k): str(v) for k, v in atoms.info.items() if isinstance(v, (str, int, float))}
+        if "gasteiger_charge" in atoms.arrays:
+            charges, source = np.asarray(atoms.arrays["gasteiger_charge"], dtype=np.float64), "gasteiger_charge"
+        else:
+            charges = np.asarray(atoms.get_initial_charges(), dtype=np.float64)
+            source = "initial_charges" if np.any(charges != 0) else "none"
+        info["charges"] = source
+        label = name if name is not None else info.pop("name", None) or atoms.get_chemical_formula()
+        return cls(str(label), atoms.get_chemical_symbols(), atoms.positions, charges, info)
+
+    @classmethod
+    def from_rdkit(cls, mol: Any, name: str | None = None, conf_id: int = -1, charges: str = "gasteiger") -> Molecule:
+        """A molecule of an RDKit ``Mol`` with a 3D conformer (``conf_id``; -1: the default one).
+
+        Hydrogens are kept as they are in ``mol`` (add them with ``Chem.AddHs`` before embedding). ``charges``:
+        ``"gasteiger"`` (computed by RDKit on a copy, as for the shipped molecules) or ``"none"`` (zeros). ``name``
+        defaults to the ``_Name`` property or the formula. Needs RDKit (the ``chem`` extra).
+        """
+        Chem, AllChem = _require_rdkit()
+        if not isinstance(mol, Chem.Mol):
+            raise TypeError(f"mol must be an rdkit.Chem.Mol, got {type(mol).__name__}")
+        if charges not in ("gasteiger", "none"):
+            raise ValueError(f"charges must be 'gasteiger' or 'none', got {charges!r}")
+        if mol.GetNumAtoms() == 0:
+            raise ValueError("mol must hold at least one atom")
+        if mol.GetNumConformers() == 0:
+            raise ValueError("mol has no conformer: embed one first (Chem.AddHs, then AllChem.EmbedMolecule)")
+        conformer = mol.GetConformer(conf_id)
+        if not conformer.Is3D():
+            raise ValueError("mol's conformer is 2D (z = 0 from a 2D file): embed a 3D one with AllChem.EmbedMolecule")
+        symbols = [atom.GetSymbol() for atom in mol.GetAtoms()]
+        if charges == "gasteiger":
+            copy = Chem.Mol(mol)
+            AllChem.ComputeGasteigerCharges(copy)
+            q = np.array([atom.GetDoubleProp("_GasteigerCharge") for atom in copy.GetAtoms()], dtype=np.float64)
+            q = np.nan_to_num(q, nan=0.0)  # RDKit gives NaN for elements it has no Gasteiger parameters for
+        else:
+            q = np.zeros(len(symbols))
+        info = {"charges": charges, "smiles": Chem.MolToSmiles(Chem.RemoveHs(mol, sanitize=False))}
+        label = name if name is not None else (mol.GetProp("_Name") if mol.HasProp("_Name") else "")
+        formula = cls("m", symbols, np.zeros((len(symbols), 3)), np.zeros(len(symbols))).formula
+        return cls(label or formula, symbols, conformer.GetPositions(), q, info)
+
 
 @dataclass(frozen=True)
 class RotationCheck:
@@ -230,25 +334,30 @@ def available_molecules(root: str | Path | None = None) -> list[str]:
     return sorted(read_manifest(_molecules_dir(root))["files"])
 
 
-def load_molecule(name: str, root: str | Path | None = None, *, verify: bool = True) -> Molecule:
-    """Load a shipped molecule by name, e.g. ``load_molecule("ethanol")``.
+def load_molecule(name: str | Path, root: str | Path | None = None, *, verify: bool = True) -> Molecule:
+    """Load a shipped molecule by name, e.g. ``load_molecule("ethanol")``, or your own from a file path.
 
     Args:
-        name: a name from :func:`available_molecules` (case-insensitive; ``-`` and spaces read as ``_``).
+        name: a name from :func:`available_molecules` (case-insensitive; ``-`` and spaces read as ``_``), or a
+            path (``Path`` or a string naming an existing file or ending in a suffix of
+            :data:`MOLECULE_FILE_FORMATS`): its first frame is read with :meth:`Molecule.from_file`.
         root: folder holding ``manifest.json`` and the ``.xyz`` files (default :data:`DEFAULT_MOLECULES_DIR`).
         verify: check the file's sha256 against the manifest (raises ValueError on mismatch).
 
     Returns:
         The :class:`Molecule` (positions ``[N, 3]`` float64 Å, charges ``[N]`` float64 e).
     """
+    if isinstance(name, Path) or (isinstance(name, str) and _looks_like_path(name)):
+        return Molecule.from_file(name)
     if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
+        raise TypeError(f"name must be a str (a shipped name or a file path) or a Path, got {type(name).__name__}")
     folder = _molecules_dir(root)
     manifest = read_manifest(folder)
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     entries = manifest["files"]
     if key not in entries:
-        raise ValueError(f"unknown molecule {name!r}; available: {', '.join(sorted(entries))}")
+        raise ValueError(f"unknown molecule {name!r}; available: {', '.join(sorted(entries))}; or give a path to "
+                         f"your own file ({', '.join(MOLECULE_FILE_FORMATS)}), e.g. load_molecule('my.xyz')")
     entry = entries[key]
     path = folder / entry["file"]
     data = read_verified_file(folder, entry, "rebuild with build_molecules()", verify)
@@ -277,6 +386,84 @@ def read_extxyz(text: str, name: str = "molecule") -> Molecule:
     numbers = np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float64)
     meta = {k: v for k, v in info.items() if k not in ("Properties", "pbc")}
     return Molecule(meta.get("name", name), symbols, numbers[:, :3], numbers[:, 3], meta)
+
+
+def read_xyz(text: str, name: str = "molecule") -> list[Molecule]:
+    """Parse every frame of a plain or extended XYZ text; returns one :class:`Molecule` per frame.
+
+    Plain XYZ: a count line, a free comment line, then ``symbol x y z`` rows (a symbol in any case, or an atomic
+    number; extra columns are ignored). Extended XYZ: the comment line holds ``key=value`` pairs with
+    ``Properties=name:type:ncols:...``; ``species`` (or ``Z``) and ``pos`` are required, a charge column
+    (``charges``, ``initial_charges``, ``gasteiger_charge``) is used when present, other columns are skipped.
+    Frames are named ``name`` (``name[i]`` when there are several) unless the comment has ``name=``. Positions
+    in Å; ``info["frame"]`` is the frame number.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str (the contents of an XYZ file), got {type(text).__name__}")
+    lines = text.splitlines()
+    frames: list[Molecule] = []
+    at = 0
+    while at < len(lines):
+        if not lines[at].strip():  # blank lines between or after frames
+            at += 1
+            continue
+        frame = len(frames)
+        try:
+            n = int(lines[at].strip())
+        except ValueError as err:
+            raise ValueError(f"XYZ frame {frame}, line {at + 1}: expected the atom count, got {lines[at]!r}") from err
+        if n < 1:
+            raise ValueError(f"XYZ frame {frame}, line {at + 1}: the atom count must be positive, got {n}")
+        if at + 2 + n > len(lines):
+            raise ValueError(f"XYZ frame {frame}: the count line says {n} atoms but the text ends after "
+                             f"{max(len(lines) - at - 2, 0)} atom line(s)")
+        comment, rows = lines[at + 1], [line.split() for line in lines[at + 2 : at + 2 + n]]
+        label = f"{name}[{frame}]"
+        molecule = _xyz_frame(comment, rows, label, at + 3)
+        frames.append(molecule)
+        at += 2 + n
+    if not frames:
+        raise ValueError("XYZ text is empty: expected a count line, a comment line and one line per atom")
+    if len(frames) == 1 and "name" not in frames[0].info:
+        frames[0] = Molecule(name, frames[0].symbols, frames[0].positions, frames[0].charges, frames[0].info)
+    return frames
+
+
+def read_molecules(path: str | Path) -> list[Molecule]:
+    """Every frame (or every record of an SDF) of a molecule file, as a list of :class:`Molecule`.
+
+    The format follows the suffix (:data:`MOLECULE_FILE_FORMATS`): XYZ / extended XYZ with numpy, SDF / MOL with
+    RDKit (all records; hydrogens kept; Gasteiger charges), PDB / CIF with ASE (all frames; charges from the file
+    or zero). Molecules are named after the file stem. Trajectories are multi-frame XYZ files.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: unknown suffix or contents that cannot be read (the
+            message names the file). ImportError: RDKit or ASE (the ``chem`` extra) is needed and missing.
+    """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str or Path naming a molecule file, got {type(path).__name__}")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in MOLECULE_FILE_FORMATS:
+        raise ValueError(f"path {path} has an unknown suffix {suffix!r}; expected one of "
+                         f"{', '.join(MOLECULE_FILE_FORMATS)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no molecule file at {path}")
+    try:
+        if suffix in (".xyz", ".extxyz"):
+            frames = read_xyz(path.read_text(encoding="utf-8", errors="replace"), name=path.stem)
+        elif suffix in (".sdf", ".mol"):
+            frames = _read_with_rdkit(path)
+        else:
+            frames = _read_with_ase(path)
+    except ImportError:
+        raise
+    except Exception as err:  # the readers' own errors, re-raised with the file named
+        raise ValueError(f"could not read {path} as {MOLECULE_FILE_FORMATS[suffix]}: {err}") from err
+    for i, molecule in enumerate(frames):
+        molecule.info.setdefault("source", str(path))
+        molecule.info.setdefault("frame", str(i))
+    return frames
 
 
 def write_extxyz(molecule: Molecule, path: str | Path) -> Path:
@@ -369,6 +556,116 @@ def build_molecules(
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+
+
+def _require_ase() -> Any:
+    try:
+        import ase  # optional heavy dependency (the 'chem' extra): only for ASE structures and PDB/CIF files
+        import ase.io  # noqa: F401  (registers the readers)
+    except ImportError as err:
+        raise ImportError("reading ASE Atoms, PDB or CIF needs ase (the 'chem' extra): pip install "
+                          "'workbench[chem]' or pip install ase") from err
+    return ase
+
+
+def _require_rdkit() -> tuple[Any, Any]:
+    try:
+        from rdkit import Chem  # optional heavy dependency (the 'chem' extra): only for RDKit molecules, SDF/MOL
+        from rdkit.Chem import AllChem
+    except ImportError as err:
+        raise ImportError("reading RDKit molecules, SDF or MOL files needs rdkit (the 'chem' extra): pip install "
+                          "'workbench[chem]' or pip install rdkit") from err
+    return Chem, AllChem
+
+
+def _read_with_rdkit(path: Path) -> list[Molecule]:
+    Chem, _ = _require_rdkit()
+    if path.suffix.lower() == ".mol":
+        records = [Chem.MolFromMolFile(str(path), removeHs=False)]
+    else:
+        records = list(Chem.SDMolSupplier(str(path), removeHs=False))
+    if not records or any(m is None for m in records):
+        bad = [i for i, m in enumerate(records) if m is None]
+        raise ValueError(f"RDKit could not parse record(s) {bad or [0]} (see RDKit's message above)")
+    named = len(records) > 1
+    return [Molecule.from_rdkit(m, name=f"{path.stem}[{i}]" if named else path.stem) for i, m in enumerate(records)]
+
+
+def _read_with_ase(path: Path) -> list[Molecule]:
+    ase = _require_ase()
+    images = ase.io.read(str(path), index=":")
+    if not images:
+        raise ValueError("ASE found no structure in the file")
+    named = len(images) > 1
+    return [Molecule.from_ase(a, name=f"{path.stem}[{i}]" if named else path.stem) for i, a in enumerate(images)]
+
+
+def _looks_like_path(name: str) -> bool:
+    return Path(name).suffix.lower() in MOLECULE_FILE_FORMATS or "/" in name or "\\" in name
+
+
+def _symbol(token: str, where: str) -> str:
+    if token.isdigit():
+        z = int(token)
+        if not 1 <= z < len(_ELEMENTS):
+            raise ValueError(f"{where}: atomic number {z} is out of range 1..{len(_ELEMENTS) - 1}")
+        return _ELEMENTS[z]
+    symbol = _SYMBOLS.get(token.lower())
+    if symbol is None:
+        raise ValueError(f"{where}: {token!r} is not an element symbol or atomic number")
+    return symbol
+
+
+def _xyz_frame(comment: str, rows: list[list[str]], label: str, first_line: int) -> Molecule:
+    """One frame: plain XYZ rows ``symbol x y z ...`` or extended XYZ columns described by ``Properties=``."""
+    info = _parse_comment_loose(comment) if "Properties=" in comment else {}
+    species_col, pos_col, charge_col, width = 0, 1, None, 4
+    if info:
+        spec = info.pop("Properties").split(":")
+        if len(spec) % 3:
+            raise ValueError(f"line {first_line - 1}: Properties must be name:type:ncols triples, got {spec}")
+        columns, col = {}, 0
+        for key, kind, count in zip(spec[0::3], spec[1::3], spec[2::3]):
+            columns[key] = (col, kind, int(count))
+            col += int(count)
+        width = col
+        species = columns.get("species") or columns.get("Z")
+        if species is None or "pos" not in columns or columns["pos"][2] != 3:
+            raise ValueError(f"line {first_line - 1}: extended XYZ needs a species (or Z) column and pos:R:3, "
+                             f"got Properties with {list(columns)}")
+        species_col, pos_col = species[0], columns["pos"][0]
+        charge_col = next((columns[c][0] for c in _CHARGE_COLUMNS if c in columns and columns[c][2] == 1), None)
+        if charge_col is not None:
+            info["charges"] = next(c for c in _CHARGE_COLUMNS if c in columns)
+        info.pop("pbc", None)
+    symbols, positions, charges = [], [], []
+    for i, row in enumerate(rows):
+        where = f"line {first_line + i}"
+        if len(row) < width:
+            raise ValueError(f"{where}: expected {width} columns ({'per Properties' if info else 'symbol x y z'}), "
+                             f"got {len(row)}: {' '.join(row)!r}")
+        symbols.append(_symbol(row[species_col], where))
+        try:
+            positions.append([float(v) for v in row[pos_col : pos_col + 3]])
+            charges.append(float(row[charge_col]) if charge_col is not None else 0.0)
+        except ValueError as err:
+            raise ValueError(f"{where}: coordinates must be numbers, got {' '.join(row)!r}") from err
+    info.setdefault("charges", "none")
+    if "Properties=" not in comment and comment.strip():
+        info["comment"] = comment.strip()
+    positions_array = np.array(positions, dtype=np.float64)
+    if not np.all(np.isfinite(positions_array)):
+        raise ValueError(f"frame {label}: positions must be finite (found NaN or inf)")
+    return Molecule(info.get("name", label), symbols, positions_array, np.array(charges), info)
+
+
+def _parse_comment_loose(line: str) -> dict[str, str]:
+    """``key=value`` pairs of an extended-XYZ comment line; a bare word is a flag (``"T"``)."""
+    info: dict[str, str] = {}
+    for token in shlex.split(line):
+        key, sep, value = token.partition("=")
+        info[key] = value if sep else "T"
+    return info
 
 
 def _molecules_dir(root: str | Path | None) -> Path:
