@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from workbench.data.batch import AtomsItem
+from workbench.data.extras import require_ase, require_pyg_data
 from workbench.data.molecules import Molecule
 
 __all__ = ["to_ase", "from_ase", "to_pyg", "from_pyg"]
@@ -25,22 +26,6 @@ __all__ = ["to_ase", "from_ase", "to_pyg", "from_pyg"]
 _ITEM_FIELDS = frozenset(f.name for f in dataclasses.fields(AtomsItem))
 
 
-def _ase() -> Any:
-    try:
-        import ase  # optional heavy dependency (the 'chem' extra), needed only for ASE conversions
-    except ImportError as err:
-        raise ImportError("ASE conversions need ase (the 'chem' extra): pip install 'workbench[chem]' or "
-                          "pip install ase") from err
-    return ase
-
-
-def _pyg_data() -> Any:
-    try:
-        from torch_geometric.data import Data  # optional heavy dependency (the 'graph' extra), PyG conversions only
-    except ImportError as err:
-        raise ImportError("PyG conversions need torch_geometric (the 'graph' extra): pip install 'workbench[graph]' "
-                          "or pip install torch_geometric") from err
-    return Data
 
 
 def _extras(item: AtomsItem) -> dict[str, Any]:
@@ -69,13 +54,13 @@ def to_ase(item: AtomsItem | Molecule, target_names: Sequence[str] | None = None
         ImportError: ase is missing (the ``chem`` extra).
     """
     if isinstance(item, Molecule):
-        ase = _ase()
+        ase = require_ase()
         atoms = ase.Atoms(symbols=list(item.symbols), positions=item.positions, charges=item.charges)
         atoms.info.update(item.info)
         atoms.info.setdefault("name", item.name)
         return atoms
     _check_item(item)
-    ase = _ase()
+    ase = require_ase()
     atoms = ase.Atoms(numbers=item.z.tolist(), positions=item.pos.detach().cpu().double().numpy())
     atoms.info.update(_extras(item))
     if item.index is not None:
@@ -99,7 +84,7 @@ def from_ase(atoms: Any, target_names: Sequence[str] | None = None, dtype: torch
         TypeError: ``atoms`` is not an ``ase.Atoms``, or ``dtype`` is not a floating torch dtype.
         ValueError: no atoms, a target name missing from ``atoms.info``.
     """
-    ase = _ase()
+    ase = require_ase()
     if not isinstance(atoms, ase.Atoms):
         raise TypeError(f"atoms must be an ase.Atoms, got {type(atoms).__name__}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -128,7 +113,7 @@ def to_pyg(item: AtomsItem) -> Any:
     ``y`` is ``[1, T]`` so PyG batching stacks it to ``[B, T]``. Needs torch_geometric (the ``graph`` extra).
     """
     _check_item(item)
-    data = _pyg_data()
+    data = require_pyg_data()
     fields: dict[str, Any] = {"z": item.z, "pos": item.pos}
     if item.y is not None:
         fields["y"] = item.y.reshape(1, -1)
@@ -145,7 +130,7 @@ def from_pyg(data: Any) -> AtomsItem:
         TypeError: ``data`` is not a ``Data``.
         ValueError: ``z`` or ``pos`` missing or of the wrong shape.
     """
-    data_type = _pyg_data()
+    data_type = require_pyg_data()
     if not isinstance(data, data_type):
         raise TypeError(f"data must be a torch_geometric.data.Data, got {type(data).__name__}")
     z, pos = getattr(data, "z", None), getattr(data, "pos", None)

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from workbench.checks import check_array
+from workbench.data.extras import require_ase
 from workbench.data.manifest import MANIFEST_NAME, read_manifest, read_verified_file, sha256_bytes
 from workbench.version import __version__
 
@@ -217,7 +218,7 @@ class Molecule:
         charges when any is non-zero, else zeros (``info["charges"] = "none"``). ``name`` defaults to
         ``atoms.info["name"]`` or the chemical formula. Needs ase (the ``chem`` extra).
         """
-        ase = _require_ase()
+        ase = require_ase()
         if not isinstance(atoms, ase.Atoms):
             raise TypeError(f"atoms must be an ase.Atoms, got {type(atoms).__name__}")
         if len(atoms) == 0:
@@ -558,15 +559,6 @@ def build_molecules(
 # --------------------------------------------------------------------------------------------------- helpers
 
 
-def _require_ase() -> Any:
-    try:
-        import ase  # optional heavy dependency (the 'chem' extra): only for ASE structures and PDB/CIF files
-        import ase.io  # noqa: F401  (registers the readers)
-    except ImportError as err:
-        raise ImportError("reading ASE Atoms, PDB or CIF needs ase (the 'chem' extra): pip install "
-                          "'workbench[chem]' or pip install ase") from err
-    return ase
-
 
 def _require_rdkit() -> tuple[Any, Any]:
     try:
@@ -592,7 +584,7 @@ def _read_with_rdkit(path: Path) -> list[Molecule]:
 
 
 def _read_with_ase(path: Path) -> list[Molecule]:
-    ase = _require_ase()
+    ase = require_ase()
     images = ase.io.read(str(path), index=":")
     if not images:
         raise ValueError("ASE found no structure in the file")
