@@ -146,6 +146,16 @@ def build_qm9_subset(
     return save_conformers(conformers, out_dir if out_dir is not None else DEFAULT_QM9_DIR, extra)
 
 
+def _cached_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a conformer folder built earlier, if its data file verifies; None when absent or broken."""
+    if not (folder / MANIFEST_NAME).is_file():
+        return None
+    try:
+        return load_conformers(folder, verify=True).info["manifest"]
+    except (ValueError, FileNotFoundError, KeyError):
+        return None
+
+
 def cached_qm9_full(cache_dir: str | Path, *, progress: bool = True) -> Path:
     """The whole QM9 release in qm9pack (130,831 molecules, DFT geometries, all labels) as a conformer folder in
     ``cache_dir``, built once (about 10 s and 1 GB of memory, then ~30 MB on disk) and reused while its manifest
@@ -158,14 +168,9 @@ def cached_qm9_full(cache_dir: str | Path, *, progress: bool = True) -> Path:
     folder = Path(cache_dir)
     version, paths = qm9pack_files()
     digests = {name: sha256_file(p) for name, p in paths.items()}
-    if (folder / MANIFEST_NAME).is_file():
-        try:
-            manifest = load_conformers(folder, verify=True).info["manifest"]
-        except (ValueError, FileNotFoundError, KeyError):
-            manifest = None
-        source = (manifest or {}).get("source", {})
-        if source.get("qm9pack_version") == version and source.get("files_sha256") == digests:
-            return folder
+    source = (_cached_manifest(folder) or {}).get("source", {})
+    if source.get("qm9pack_version") == version and source.get("files_sha256") == digests:
+        return folder
     loaded = load_qm9_dft(progress=progress)
     missing = dict(loaded.info["missing"])
     conformers = dataclasses.replace(loaded, info={"requested": len(loaded), "skipped": len(missing),
@@ -194,18 +199,14 @@ def cached_qm9_conformers(
     """
     folder = Path(cache_dir)
     table_path = find_qm9_csv(csv_path)
-    if (folder / MANIFEST_NAME).is_file():
-        try:
-            manifest = load_conformers(folder, verify=True).info["manifest"]
-        except (ValueError, FileNotFoundError, KeyError):
-            manifest = None
-        if manifest is not None:
-            want_n = manifest.get("source", {}).get("table_rows") if n is None else n
-            if (
-                manifest.get("seed") == seed
-                and manifest.get("counts", {}).get("requested") == want_n
-                and manifest.get("source", {}).get("table_sha256") == sha256_file(table_path)
-            ):
-                return folder
+    manifest = _cached_manifest(folder)
+    if manifest is not None:
+        want_n = manifest.get("source", {}).get("table_rows") if n is None else n
+        if (
+            manifest.get("seed") == seed
+            and manifest.get("counts", {}).get("requested") == want_n
+            and manifest.get("source", {}).get("table_sha256") == sha256_file(table_path)
+        ):
+            return folder
     build_qm9_subset(folder, seed=seed, n=n, csv_path=table_path, geometry="mmff")
     return folder
