@@ -65,8 +65,8 @@ def test_read_zinc_split_reads_the_benchmark_format(tmp_path):
     bond = torch.zeros(3, 3, dtype=torch.long)
     bond[0, 1] = bond[1, 0] = 1
     bond[1, 2] = bond[2, 1] = 2
-    records = [{"atom_type": torch.tensor([0, 1, 2]), "bond_type": bond, "logP_SA_cycle_normalized": torch.tensor([-0.5]),
-                "num_atom": 3},
+    records = [{"atom_type": torch.tensor([0, 1, 2]), "bond_type": bond,
+                "logP_SA_cycle_normalized": torch.tensor([-0.5]), "num_atom": 3},
                {"atom_type": torch.tensor([4, 4]), "bond_type": torch.tensor([[0, 3], [3, 0]]),
                 "logP_SA_cycle_normalized": torch.tensor([1.25]), "num_atom": 2}]
     with (tmp_path / "val.pickle").open("wb") as fh:
