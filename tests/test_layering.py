@@ -53,6 +53,8 @@ OPTIONAL_HEAVY = {"triton", "rdkit", "ase", "pyscf", "openmm", "phonopy", "pymet
                   "distributed", "torch_geometric", "pythia8mc", "fastjet", "papermill", "nbformat", "nbclient",
                   "plotly", "kaleido", "e3nn", "qm9pack", "ipywidgets", "anywidget", "py3Dmol", "IPython",
                   "jupyter_client", "traitlets", "sklearn", "psutil"}
+# RDKit's Contrib SA_Score module (synthetic accessibility), shipped inside the rdkit wheel (the 'chem' extra)
+OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"sascorer"}
 
 
 def module_name(root: Path, path: Path) -> str:
