@@ -26,6 +26,14 @@ ENTRY_POINTS = [
     ("workbench.pipelines.qm9", "run_qm9"),
     ("workbench.nn.activation", "Gate.from_irreps"),
     ("workbench.models.mace", "MACE"),
+    ("workbench.spectral.laplacian", ""),
+    ("workbench.spectral.eigen", ""),
+    ("workbench.spectral.eigenspaces", ""),
+    ("workbench.spectral.rwse", ""),
+    ("workbench.spectral.symmetries", ""),
+    ("workbench.spectral.batch", ""),
+    ("workbench.spectral.named_graphs", ""),
+    ("workbench.models.pe_regressor", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

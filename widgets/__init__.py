@@ -6,6 +6,7 @@
   :class:`RotationDemo`: sliders that rotate a molecule's coordinates, with a live viewer, readout and plots.
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
 - :mod:`widgets.pipeline_plots`: the pipeline notebooks' figures (parity, learning curves, confusion, ROC, bars).
+- :mod:`widgets.spectral_plots`: SignNet pipeline bars and eigenvectors as node colours.
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
@@ -25,6 +26,7 @@ from widgets.pipeline_plots import (
 )
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
 from widgets.rotation import RotationDemo, RotationSliders, rotation_matrix
+from widgets.spectral_plots import eigenvector_grid_figure, invariance_bars_figure, mae_bars_figure
 from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
@@ -51,4 +53,7 @@ __all__ = [
     "distances_figure",
     "use_offline_plotly",
     "write_figure_html",
+    "eigenvector_grid_figure",
+    "invariance_bars_figure",
+    "mae_bars_figure",
 ]

@@ -4,7 +4,8 @@
 e3nn's basis as ``wb.o3``), ``wb.nn`` (equivariant layers), ``wb.kernels`` (Triton and fused backends),
 ``wb.models`` (SchNet, NequIP, MACE, Equiformer, the Lorentz G-MACE, shape and jet models), ``wb.data`` (datasets
 with manifests and interop), ``wb.train`` (the fitting loop), ``wb.equivariance`` (Lie derivative and equivariance
-errors) and ``wb.pipelines`` (the functions the pipeline notebooks call).  Nothing in ``workbench`` imports Jupyter
+errors), ``wb.spectral`` (Laplacian eigenvectors, their sign/basis ambiguities, RWSE) and ``wb.pipelines`` (the
+functions the pipeline notebooks call).  Nothing in ``workbench`` imports Jupyter
 or plotting libraries; widgets live in the ``widgets`` package.
 
 Examples:
@@ -13,7 +14,7 @@ Examples:
     32
 """
 
-from workbench import checks, data, equivariance, groups, kernels, models, nn, pipelines, train
+from workbench import checks, data, equivariance, groups, kernels, models, nn, pipelines, spectral, train
 from workbench.groups import o3
 from workbench.version import __version__
 
@@ -28,5 +29,6 @@ __all__ = [
     "nn",
     "o3",
     "pipelines",
+    "spectral",
     "train",
 ]

@@ -12,6 +12,10 @@ All share :class:`~workbench.models.base.MolecularModel`'s interface:
 Jet taggers (``model(momenta [B, N, 4], mask [B, N]) -> [B, num_classes]``; inputs and four-vector features in
 :mod:`workbench.models.jet_features`): :class:`LorentzMACE` (G-MACE for SO+(1,3)), :class:`LorentzNetLite`
 (LorentzNet-style, arXiv 2201.08187) and :class:`DeepSetsTagger` (non-equivariant baseline).
+
+Graph regressors with eigenvector positional encodings (``model(batch: workbench.spectral.GraphBatch) -> [B]``):
+:class:`SignNet` (sign invariant), :class:`BasisNet` (basis invariant), baselines :class:`LapPE` (random sign
+flips) and :class:`RWSE`, on a :class:`GINBackbone` or :class:`GraphTransformer`; :func:`build_pe_regressor`.
 """
 
 from __future__ import annotations
@@ -19,16 +23,25 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.models.base import OUTPUTS, QM9_ELEMENTS, REDUCTIONS, MolecularModel, NodeFeatures
+from workbench.models.basisnet import BasisNet
 from workbench.models.deep_sets import DeepSetsTagger
 from workbench.models.equiformer import Equiformer
+from workbench.models.gin import GINBackbone
+from workbench.models.graph_transformer import GraphTransformer
+from workbench.models.lap_pe import LapPE
 from workbench.models.lorentz_mace import LorentzMACE
 from workbench.models.lorentznet import LorentzNetLite
 from workbench.models.mace import MACE
 from workbench.models.nequip import NequIP
+from workbench.models.pe_regressor import BACKBONES, ENCODINGS, PEGraphRegressor, build_pe_regressor
+from workbench.models.rwse_pe import RWSE
 from workbench.models.schnet import SchNet
+from workbench.models.signnet import SignNet
 
 __all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "DeepSetsTagger", "Equiformer", "LorentzMACE",
-           "LorentzNetLite", "MACE", "MolecularModel", "NequIP", "NodeFeatures", "SchNet", "build_model"]
+           "LorentzNetLite", "MACE", "MolecularModel", "NequIP", "NodeFeatures", "SchNet", "build_model",
+           "BACKBONES", "ENCODINGS", "BasisNet", "GINBackbone", "GraphTransformer", "LapPE", "PEGraphRegressor",
+           "RWSE", "SignNet", "build_pe_regressor"]
 
 #: name -> (class, is it equivariant beyond invariants)
 MODELS: dict[str, type[MolecularModel]] = {"schnet": SchNet, "nequip": NequIP, "mace": MACE, "equiformer": Equiformer}
