@@ -38,6 +38,10 @@ ALLOWED: dict[str, set[str]] = {
     "widgets": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "pipelines",
                 "runner"},
 }
+# scattering spectra (issue 16): Debye, PDF, powder on checks only; reachable from ``import workbench`` and widgets
+ALLOWED["scattering"] = {"checks"}
+ALLOWED["__init__"] = ALLOWED["__init__"] | {"scattering"}
+ALLOWED["widgets"] = ALLOWED["widgets"] | {"scattering"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",

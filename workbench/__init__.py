@@ -13,7 +13,7 @@ Examples:
     32
 """
 
-from workbench import checks, data, equivariance, groups, kernels, models, nn, pipelines, train
+from workbench import checks, data, equivariance, groups, kernels, models, nn, pipelines, scattering, train
 from workbench.groups import o3
 from workbench.version import __version__
 
@@ -28,5 +28,6 @@ __all__ = [
     "nn",
     "o3",
     "pipelines",
+    "scattering",
     "train",
 ]

@@ -23,10 +23,13 @@ from workbench.scattering.elements import (
     xray_form_factors,
 )
 from workbench.scattering.pdf import PDFResult, pair_distribution, pdf_from_structure_factor
+from workbench.scattering.powder import CU_KALPHA, PowderPeaks, powder_pattern, powder_profile
 
 __all__ = [
+    "CU_KALPHA",
     "DebyeResult",
     "PDFResult",
+    "PowderPeaks",
     "atomic_numbers",
     "debye_intensity",
     "debye_scattering",
@@ -34,6 +37,8 @@ __all__ = [
     "neutron_scattering_lengths",
     "pair_distribution",
     "pdf_from_structure_factor",
+    "powder_pattern",
+    "powder_profile",
     "reduced_structure_factor",
     "scattering_factors",
     "structure_factor",

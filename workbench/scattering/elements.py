@@ -77,7 +77,8 @@ def _check_radiation(radiation: str) -> None:
 
 
 def _unknown(what: object, radiation: str = "xray") -> ValueError:
-    return ValueError(f"unknown element {what!r} for {radiation}; supported: {', '.join(supported_elements(radiation))}")
+    supported = ", ".join(supported_elements(radiation))
+    return ValueError(f"unknown element {what!r} for {radiation}; supported: {supported}")
 
 
 def atomic_numbers(species: Sequence[str | int] | torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -92,7 +93,8 @@ def atomic_numbers(species: Sequence[str | int] | torch.Tensor | np.ndarray) -> 
             raise _unknown(int(bad[0]))
         return out
     if isinstance(species, str) or not isinstance(species, Sequence):
-        raise TypeError(f"species must be a sequence of element symbols or atomic numbers, got {type(species).__name__}")
+        raise TypeError("species must be a sequence of element symbols or atomic numbers, got "
+                        f"{type(species).__name__}")
     index = {s: z for z, s in enumerate(symbols, start=1)}
     out = []
     for item in species:
