@@ -26,6 +26,11 @@ ENTRY_POINTS = [
     ("workbench.pipelines.qm9", "run_qm9"),
     ("workbench.nn.activation", "Gate.from_irreps"),
     ("workbench.models.mace", "MACE"),
+    ("workbench.scattering.elements", ""),
+    ("workbench.scattering.debye", ""),
+    ("workbench.scattering.pdf", ""),
+    ("workbench.scattering.powder", ""),
+    ("workbench.scattering.refine", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
