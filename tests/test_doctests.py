@@ -34,6 +34,11 @@ ENTRY_POINTS = [
     ("workbench.spectral.batch", ""),
     ("workbench.spectral.named_graphs", ""),
     ("workbench.models.pe_regressor", ""),
+    ("workbench.scattering.elements", ""),
+    ("workbench.scattering.debye", ""),
+    ("workbench.scattering.pdf", ""),
+    ("workbench.scattering.powder", ""),
+    ("workbench.scattering.refine", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

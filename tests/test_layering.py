@@ -23,26 +23,26 @@ ALLOWED: dict[str, set[str]] = {
     "checks": set(),
     "version": set(),
     "groups": {"checks"},
+    # spectral (Laplacian eigenvectors and their sign/basis ambiguities) and scattering (Debye, PDF, powder) are
+    # domain parts on checks only
+    "spectral": {"checks"},
+    "scattering": {"checks"},
     "kernels": {"checks", "groups"},
     "nn": {"checks", "groups", "kernels"},
     "data": {"checks", "groups", "nn"},
-    "models": {"checks", "groups", "kernels", "nn"},
+    "models": {"checks", "groups", "kernels", "nn", "spectral"},
     "train": {"checks", "groups", "nn", "models", "data"},
     "equivariance": {"checks", "groups", "kernels", "nn", "models", "data"},
-    "pipelines": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance"},
+    "pipelines": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "spectral"},
     "run_summary": set(),
     "runner": {"checks", "run_summary"},
     "cli": {"checks", "runner", "data", "pipelines"},
     "__main__": {"cli"},
-    "__init__": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "pipelines"},
+    "__init__": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "pipelines",
+                 "spectral", "scattering"},
     "widgets": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "pipelines",
-                "runner"},
+                "runner", "spectral", "scattering"},
 }
-# spectral (Laplacian eigenvectors, sign/basis ambiguities) sits on checks only; the models of SignNet/BasisNet take
-# its GraphBatch, the signnet pipeline, the package root and the widgets use it.
-ALLOWED["spectral"] = {"checks"}
-for _part in ("models", "pipelines", "__init__", "widgets"):
-    ALLOWED[_part] = ALLOWED[_part] | {"spectral"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",
