@@ -13,7 +13,7 @@ Examples:
     32
 """
 
-from workbench import checks, data, equivariance, groups, kernels, models, nn, pipelines, train
+from workbench import checks, data, dynamics, equivariance, groups, kernels, models, nn, pipelines, train
 from workbench.groups import o3
 from workbench.version import __version__
 
@@ -21,6 +21,7 @@ __all__ = [
     "__version__",
     "checks",
     "data",
+    "dynamics",
     "equivariance",
     "groups",
     "kernels",
