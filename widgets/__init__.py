@@ -8,9 +8,17 @@
 - :mod:`widgets.pipeline_plots`: the pipeline notebooks' figures (parity, learning curves, confusion, ROC, bars).
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
+- :mod:`widgets.dynamics_plots`: the action-angle pipeline's figures and a phase-space explorer (jump slider).
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
 """
 
+from widgets.dynamics_plots import (
+    conservation_figure,
+    frequencies_figure,
+    jump_error_figure,
+    phase_space_figure,
+    prediction_time_figure,
+)
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
@@ -51,4 +59,9 @@ __all__ = [
     "distances_figure",
     "use_offline_plotly",
     "write_figure_html",
+    "conservation_figure",
+    "frequencies_figure",
+    "jump_error_figure",
+    "phase_space_figure",
+    "prediction_time_figure",
 ]
