@@ -26,6 +26,13 @@ ENTRY_POINTS = [
     ("workbench.pipelines.qm9", "run_qm9"),
     ("workbench.nn.activation", "Gate.from_irreps"),
     ("workbench.models.mace", "MACE"),
+    ("workbench.dynamics", ""),
+    ("workbench.dynamics.dataset", ""),
+    ("workbench.dynamics.oscillators", ""),
+    ("workbench.dynamics.kepler", ""),
+    ("workbench.dynamics.symplectic", ""),
+    ("workbench.dynamics.action_angle", ""),
+    ("workbench.pipelines.action_angle", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -68,6 +68,14 @@ def test_point_transform_represents_the_exact_action_angle_map_of_oscillators():
         assert (model(x0, jump) - chain.evolve(x0, jump)).abs().max() < 1e-9
     actions, _ = model.to_action_angle(x0)
     assert torch.allclose(actions, chain.mode_actions(x0), atol=1e-10)
+    # along true trajectories the learned actions are conserved; a perturbed encoder's are not (non-vacuous)
+    traj = chain.reference_trajectory(x0, 300, 1.0)
+    learned = model.to_action_angle(traj)[0]
+    assert (learned - learned[:, :1]).abs().max() < 1e-10
+    with torch.no_grad():
+        model.encoder.layers[0].generator.add_(0.05 * torch.randn(3, 3, dtype=torch.float64))
+    learned = model.to_action_angle(traj)[0]
+    assert (learned - learned[:, :1]).abs().max() > 1e-3
 
 
 def test_action_angle_network_conserves_actions_and_round_trips():
