@@ -39,6 +39,13 @@ ENTRY_POINTS = [
     ("workbench.scattering.pdf", ""),
     ("workbench.scattering.powder", ""),
     ("workbench.scattering.refine", ""),
+    ("workbench.dynamics", ""),
+    ("workbench.dynamics.dataset", ""),
+    ("workbench.dynamics.oscillators", ""),
+    ("workbench.dynamics.kepler", ""),
+    ("workbench.dynamics.symplectic", ""),
+    ("workbench.dynamics.action_angle", ""),
+    ("workbench.pipelines.action_angle", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

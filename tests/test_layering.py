@@ -23,25 +23,27 @@ ALLOWED: dict[str, set[str]] = {
     "checks": set(),
     "version": set(),
     "groups": {"checks"},
-    # spectral (Laplacian eigenvectors and their sign/basis ambiguities) and scattering (Debye, PDF, powder) are
-    # domain parts on checks only
+    # domain parts on checks only: spectral (Laplacian eigenvectors and their sign/basis ambiguities), scattering
+    # (Debye, PDF, powder), dynamics (simulators and action-angle learning)
     "spectral": {"checks"},
     "scattering": {"checks"},
+    "dynamics": {"checks"},
     "kernels": {"checks", "groups"},
     "nn": {"checks", "groups", "kernels"},
     "data": {"checks", "groups", "nn"},
     "models": {"checks", "groups", "kernels", "nn", "spectral"},
     "train": {"checks", "groups", "nn", "models", "data"},
     "equivariance": {"checks", "groups", "kernels", "nn", "models", "data"},
-    "pipelines": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "spectral"},
+    "pipelines": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "spectral",
+                  "dynamics"},
     "run_summary": set(),
     "runner": {"checks", "run_summary"},
     "cli": {"checks", "runner", "data", "pipelines"},
     "__main__": {"cli"},
     "__init__": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "pipelines",
-                 "spectral", "scattering"},
+                 "spectral", "scattering", "dynamics"},
     "widgets": {"checks", "groups", "kernels", "nn", "models", "data", "train", "equivariance", "pipelines",
-                "runner", "spectral", "scattering"},
+                "runner", "spectral", "scattering", "dynamics"},
 }
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).

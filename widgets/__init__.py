@@ -9,9 +9,17 @@
 - :mod:`widgets.spectral_plots`: SignNet pipeline bars and eigenvectors as node colours.
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
+- :mod:`widgets.dynamics_plots`: the action-angle pipeline's figures and a phase-space explorer (jump slider).
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
 """
 
+from widgets.dynamics_plots import (
+    conservation_figure,
+    frequencies_figure,
+    jump_error_figure,
+    phase_space_figure,
+    prediction_time_figure,
+)
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
@@ -56,4 +64,9 @@ __all__ = [
     "eigenvector_grid_figure",
     "invariance_bars_figure",
     "mae_bars_figure",
+    "conservation_figure",
+    "frequencies_figure",
+    "jump_error_figure",
+    "phase_space_figure",
+    "prediction_time_figure",
 ]

@@ -5,7 +5,8 @@ e3nn's basis as ``wb.o3``), ``wb.nn`` (equivariant layers), ``wb.kernels`` (Trit
 ``wb.models`` (SchNet, NequIP, MACE, Equiformer, the Lorentz G-MACE, shape and jet models), ``wb.data`` (datasets
 with manifests and interop), ``wb.train`` (the fitting loop), ``wb.equivariance`` (Lie derivative and equivariance
 errors), ``wb.spectral`` (Laplacian eigenvectors, their sign/basis ambiguities, RWSE), ``wb.scattering`` (Debye
-I(Q)/S(Q), pair distribution functions, powder patterns) and ``wb.pipelines`` (the
+I(Q)/S(Q), pair distribution functions, powder patterns), ``wb.dynamics`` (Hamiltonian systems,
+Action-Angle Networks and their baselines) and ``wb.pipelines`` (the
 functions the pipeline notebooks call).  Nothing in ``workbench`` imports Jupyter
 or plotting libraries; widgets live in the ``widgets`` package.
 
@@ -15,7 +16,20 @@ Examples:
     32
 """
 
-from workbench import checks, data, equivariance, groups, kernels, models, nn, pipelines, scattering, spectral, train
+from workbench import (
+                       checks,
+                       data,
+                       dynamics,
+                       equivariance,
+                       groups,
+                       kernels,
+                       models,
+                       nn,
+                       pipelines,
+                       scattering,
+                       spectral,
+                       train,
+)
 from workbench.groups import o3
 from workbench.version import __version__
 
@@ -23,6 +37,7 @@ __all__ = [
     "__version__",
     "checks",
     "data",
+    "dynamics",
     "equivariance",
     "groups",
     "kernels",

@@ -12,15 +12,21 @@ changed config, and writes ``metrics.json``, per-model ``metrics.csv`` and a ``c
   regression on aligned shapes, tested on aligned, rotated, rotated + reflected.
 - :func:`run_jets`: the Lorentz G-MACE against LorentzNet-style and Deep Sets taggers and the physics baselines
   (jet-mass cut, N-subjettiness classifier), tested on boosted jets.
+- :func:`run_action_angle`: the Action-Angle Network against Euler-update, Neural ODE and Hamiltonian networks on
+  simulated oscillators, Kepler orbits or the double pendulum: test error and cost against the time jump.
 """
 
-from workbench.pipelines import common, compare, jets, qm9, shapes
+from workbench.pipelines import action_angle, common, compare, jets, qm9, shapes
+from workbench.pipelines.action_angle import ActionAngleRunConfig, run_action_angle
 from workbench.pipelines.compare import compare_models
 from workbench.pipelines.jets import JetsRunConfig, run_jets
 from workbench.pipelines.qm9 import QM9RunConfig, run_qm9
 from workbench.pipelines.shapes import ShapesRunConfig, run_shapes
 
 __all__ = [
+    "ActionAngleRunConfig",
+    "action_angle",
+    "run_action_angle",
     "JetsRunConfig",
     "QM9RunConfig",
     "ShapesRunConfig",
