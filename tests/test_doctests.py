@@ -34,6 +34,9 @@ ENTRY_POINTS = [
     ("workbench.spectral.batch", ""),
     ("workbench.spectral.named_graphs", ""),
     ("workbench.models.pe_regressor", ""),
+    ("workbench.spectral.filters", ""),
+    ("workbench.spectral.random_graphs", ""),
+    ("workbench.models.filter_nets", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
