@@ -7,11 +7,13 @@
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
 - :mod:`widgets.pipeline_plots`: the pipeline notebooks' figures (parity, learning curves, confusion, ROC, bars).
 - :mod:`widgets.spectral_plots`: SignNet pipeline bars and eigenvectors as node colours.
+- :class:`EigenvectorExplorer`: flip signs / rotate eigenspaces of a graph's eigenvectors, watch encodings change.
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
 """
 
+from widgets.eigenvector_explorer import EigenvectorExplorer
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
@@ -56,4 +58,5 @@ __all__ = [
     "eigenvector_grid_figure",
     "invariance_bars_figure",
     "mae_bars_figure",
+    "EigenvectorExplorer",
 ]
