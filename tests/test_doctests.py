@@ -46,6 +46,9 @@ ENTRY_POINTS = [
     ("workbench.dynamics.symplectic", ""),
     ("workbench.dynamics.action_angle", ""),
     ("workbench.pipelines.action_angle", ""),
+    ("workbench.spectral.filters", ""),
+    ("workbench.spectral.random_graphs", ""),
+    ("workbench.models.filter_nets", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

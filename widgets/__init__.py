@@ -7,6 +7,7 @@
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
 - :mod:`widgets.pipeline_plots`: the pipeline notebooks' figures (parity, learning curves, confusion, ROC, bars).
 - :mod:`widgets.spectral_plots`: SignNet pipeline bars and eigenvectors as node colours.
+- :class:`EigenvectorExplorer`: flip signs / rotate eigenspaces of a graph's eigenvectors, watch encodings change.
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
 - :mod:`widgets.dynamics_plots`: the action-angle pipeline's figures and a phase-space explorer (jump slider).
@@ -20,6 +21,7 @@ from widgets.dynamics_plots import (
     phase_space_figure,
     prediction_time_figure,
 )
+from widgets.eigenvector_explorer import EigenvectorExplorer
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
@@ -69,4 +71,5 @@ __all__ = [
     "jump_error_figure",
     "phase_space_figure",
     "prediction_time_figure",
+    "EigenvectorExplorer",
 ]

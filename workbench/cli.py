@@ -4,6 +4,7 @@
     workbench list [DIR]
     workbench build-data NAME [--out DIR] [--seed N]
     workbench build-data qm9 [--geometry dft|mmff] [--xyz DIR_OR_TAR]
+    workbench build-data qm9_penalized_logp [--csv PATH]
     workbench bench [NAME ...]
 
 ``run`` echoes what the notebook prints on stderr while it runs (the training loop's per-epoch lines, final
@@ -100,6 +101,14 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
             print("error: --geometry and --xyz apply to 'qm9' only", file=sys.stderr)
             return 2
         kwargs.update({k: v for k, v in (("geometry", args.geometry), ("xyz", args.xyz)) if v is not None})
+    if args.csv is not None:
+        if args.name != "qm9_penalized_logp":
+            print("error: --csv applies to 'qm9_penalized_logp' only", file=sys.stderr)
+            return 2
+        if not Path(args.csv).is_file():
+            print(f"error: --csv {args.csv}: no such file (a CSV with a 'smiles' column)", file=sys.stderr)
+            return 2
+        kwargs["csv"] = args.csv
     try:
         result = build(out, **kwargs)
     except ImportError as exc:
@@ -165,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--xyz", default=None, metavar="DIR_OR_TAR",
                        help="qm9 only: a folder or .tar.bz2 of the original dsgdb9nsd_NNNNNN.xyz files, read instead "
                        "of qm9pack")
+    build.add_argument("--csv", default=None, metavar="PATH",
+                       help="qm9_penalized_logp only: any CSV with a 'smiles' column (default: the QM9 CSV)")
     build.set_defaults(func=_cmd_build_data)
 
     bench = sub.add_parser("bench", help="run benchmarks/*.py (all quick ones, or the names given)")

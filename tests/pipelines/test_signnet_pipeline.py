@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from workbench.pipelines.signnet import PAPER_ZINC_MAE, SignNetRunConfig, model_names, run_signnet
+from workbench.pipelines.signnet import PAPER_ZINC_MAE, SignNetRunConfig, model_names, run_signnet, run_signnet_seeds
 
 pytestmark = pytest.mark.unit
 
@@ -83,3 +83,25 @@ def test_bad_config_raises(tmp_path, override, match):
         run_signnet(output_dir=tmp_path / "bad", **{**TINY, **override})
     with pytest.raises(TypeError, match="unknown parameter"):
         run_signnet(output_dir=tmp_path / "bad", nonsense=1)
+
+
+def test_seeds_table_is_mean_and_std_of_the_runs(tmp_path):
+    kw = {k: v for k, v in TINY.items() if k != "seed"}
+    table = run_signnet_seeds((1, 2), output_dir=tmp_path, backbones=("gin",), encodings=("none", "lappe", "signnet"),
+                              **kw)
+    per_seed = {s: pd.read_csv(tmp_path / f"seed_{s}" / "results.csv").set_index("model") for s in (1, 2)}
+    t = table.set_index("model")
+    for name in ("gin_none", "gin_lappe", "gin_signnet"):
+        maes = [per_seed[s].loc[name, "test_mae"] for s in (1, 2)]
+        assert t.loc[name, "test_mae_seed1"] == pytest.approx(maes[0])
+        assert t.loc[name, "test_mae_mean"] == pytest.approx(sum(maes) / 2)
+        assert t.loc[name, "test_mae_std"] == pytest.approx(abs(maes[0] - maes[1]) / 2**0.5)
+    assert per_seed[1].loc["gin_none", "test_mae"] != per_seed[2].loc["gin_none", "test_mae"]
+    metrics = json.loads((tmp_path / "seeds_metrics.json").read_text())
+    holds = [bool(per_seed[s].loc["gin_none", "test_mae"] >= per_seed[s].loc["gin_lappe", "test_mae"]
+                  >= per_seed[s].loc["gin_signnet", "test_mae"]) for s in (1, 2)]
+    assert metrics["paper_order_none_ge_lappe_ge_signnet"]["gin"]["seeds_holding"] == sum(holds)
+    cells = pd.read_csv(tmp_path / "seeds_mae_table.csv", index_col=0)
+    assert list(cells.columns) == ["none", "lappe", "signnet"] and "+-" in cells.loc["gin", "none"]
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        run_signnet_seeds((1, 1), output_dir=tmp_path / "bad", **kw)

@@ -167,7 +167,8 @@ def build_qm9_penalized_logp(out_dir: str | Path | None = None, seed: int = 0, c
         "builder": "workbench.data.molecular_graphs.build_qm9_penalized_logp",
         "workbench_version": __version__, "rdkit_version": rdkit.__version__, "seed": seed,
         "source": {"file": path.name, "sha256": sha256_file(path), "rows": len(table),
-                   "license": "QM9 (Ramakrishnan et al. 2014), CC0"},
+                   "license": ("QM9 (Ramakrishnan et al. 2014), CC0" if csv is None
+                               else "the user's CSV (license as its owner states)")},
         "method": ("heavy-atom graphs from RDKit MolFromSmiles; logP = Crippen.MolLogP; SA = RDKit Contrib "
                    f"SA_Score ({Path(sascorer_mod.__file__).name}, fpscores.pkl.gz; Ertl & Schuffenhauer 2009); "
                    "cycle = max(0, largest SSSR ring - 6); penalized_logp = logp - sa - cycle; normalized: JT-VAE "

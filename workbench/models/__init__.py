@@ -16,6 +16,7 @@ Jet taggers (``model(momenta [B, N, 4], mask [B, N]) -> [B, num_classes]``; inpu
 Graph regressors with eigenvector positional encodings (``model(batch: workbench.spectral.GraphBatch) -> [B]``):
 :class:`SignNet` (sign invariant), :class:`BasisNet` (basis invariant), baselines :class:`LapPE` (random sign
 flips) and :class:`RWSE`, on a :class:`GINBackbone` or :class:`GraphTransformer`; :func:`build_pe_regressor`.
+Node-level spectral filter learners with the same encodings: :class:`SpectralFilterNet`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from workbench.models.base import OUTPUTS, QM9_ELEMENTS, REDUCTIONS, MolecularMo
 from workbench.models.basisnet import BasisNet
 from workbench.models.deep_sets import DeepSetsTagger
 from workbench.models.equiformer import Equiformer
+from workbench.models.filter_nets import FILTER_ENCODINGS, SpectralFilterNet
 from workbench.models.gin import GINBackbone
 from workbench.models.graph_transformer import GraphTransformer
 from workbench.models.lap_pe import LapPE
@@ -41,7 +43,7 @@ from workbench.models.signnet import SignNet
 __all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "DeepSetsTagger", "Equiformer", "LorentzMACE",
            "LorentzNetLite", "MACE", "MolecularModel", "NequIP", "NodeFeatures", "SchNet", "build_model",
            "BACKBONES", "ENCODINGS", "BasisNet", "GINBackbone", "GraphTransformer", "LapPE", "PEGraphRegressor",
-           "RWSE", "SignNet", "build_pe_regressor"]
+           "RWSE", "SignNet", "build_pe_regressor", "FILTER_ENCODINGS", "SpectralFilterNet"]
 
 #: name -> (class, is it equivariant beyond invariants)
 MODELS: dict[str, type[MolecularModel]] = {"schnet": SchNet, "nequip": NequIP, "mace": MACE, "equiformer": Equiformer}

@@ -19,6 +19,10 @@ Files in ``output_dir``: ``metrics.json`` (everything, including the config and 
 ``results.csv`` (one row per model), ``mae_table.csv`` (backbone x encoding), ``run_config.json`` and, per model,
 ``metrics.csv``, ``checkpoint.pt``, ``best_model.pt``, ``test_predictions.csv``. Calling again with the same
 ``output_dir`` and config resumes.
+
+:func:`run_signnet_seeds` repeats the run for several seeds (each seed draws its own 80/10/10 split of the shipped
+set, initialization and sign flips) into ``<output_dir>/seed_<s>/`` and writes the mean and standard deviation of
+each test MAE over the seeds (``seeds_results.csv``, ``seeds_mae_table.csv``, ``seeds_metrics.json``).
 """
 
 from __future__ import annotations
@@ -63,7 +67,8 @@ from workbench.spectral import (
 )
 from workbench.train import load_best_weights
 
-__all__ = ["PAPER_ZINC_MAE", "SignNetRunConfig", "SignNetRunResult", "model_names", "run_signnet"]
+__all__ = ["PAPER_ZINC_MAE", "SignNetRunConfig", "SignNetRunResult", "model_names", "run_signnet",
+           "run_signnet_seeds"]
 
 #: Test MAE on ZINC (12k graphs) from Lim et al. 2022, Table 1: backbone -> {encoding: MAE}.
 PAPER_ZINC_MAE: dict[str, dict[str, float]] = {
@@ -278,3 +283,51 @@ def run_signnet(config: SignNetRunConfig | None = None, output_dir: str | Path =
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files["metrics_json"] = out / "metrics.json"
     return SignNetRunResult(results, table, summary, histories, models, encoded["test"], out, True, files)
+
+
+def run_signnet_seeds(seeds: Sequence[int] = (0, 1, 2), output_dir: str | Path = "runs/signnet_seeds",
+                      **overrides: Any) -> pd.DataFrame:
+    """:func:`run_signnet` once per seed of ``seeds`` (``overrides`` as there, ``seed`` excluded) in
+    ``<output_dir>/seed_<s>/`` (each resumable), then per model the test MAE of every seed, its mean and its
+    standard deviation (ddof = 1; NaN for one seed), and whether ``none >= lappe >= signnet`` holds for the means
+    and for how many seeds. Returns the per-model table (``seeds_results.csv``); also writes
+    ``seeds_mae_table.csv`` (backbone x encoding, ``"mean +- std"`` strings) and ``seeds_metrics.json``."""
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"seeds must be distinct integers >= 0, at least one, got {seeds}")
+    if "seed" in overrides:
+        raise ValueError("pass the seeds as seeds=..., not seed=")
+    out = Path(output_dir)
+    runs = {s: run_signnet(output_dir=out / f"seed_{s}", seed=s, **overrides) for s in seeds}
+    if not all(r.completed for r in runs.values()):
+        raise ValueError("a seed's run stopped early (max_steps); call again without max_steps to finish it")
+    per_seed = pd.concat([r.results.assign(seed=s) for s, r in runs.items()])
+    wide = per_seed.pivot(index="model", columns="seed", values="test_mae")
+    wide.columns = [f"test_mae_seed{s}" for s in wide.columns]
+    first = runs[seeds[0]].results.set_index("model")
+    table = first[["backbone", "encoding"]].join(wide)
+    maes = table[[f"test_mae_seed{s}" for s in seeds]]
+    table["test_mae_mean"] = maes.mean(axis=1)
+    table["test_mae_std"] = maes.std(axis=1, ddof=1) if len(seeds) > 1 else float("nan")
+    table = table.reset_index()
+    table.to_csv(out / "seeds_results.csv", index=False)
+    text = table.assign(cell=[f"{m:.3f} +- {s:.3f}" for m, s in zip(table.test_mae_mean, table.test_mae_std)])
+    cells = text.pivot(index="backbone", columns="encoding", values="cell")
+    cells.loc[list(dict.fromkeys(table.backbone)), list(dict.fromkeys(table.encoding))].to_csv(
+        out / "seeds_mae_table.csv")
+    ordering: dict[str, dict[str, Any]] = {}
+    for b, part in table.groupby("backbone", sort=False):
+        part = part.set_index("encoding")
+        if {"none", "lappe", "signnet"} <= set(part.index):
+            m = part["test_mae_mean"]
+            holds = [bool(part.loc["none", c] >= part.loc["lappe", c] >= part.loc["signnet", c])
+                     for c in maes.columns]
+            ordering[b] = {"means": bool(m["none"] >= m["lappe"] >= m["signnet"]), "seeds_holding": sum(holds),
+                           "signnet_below_lappe_seeds": sum(bool(part.loc["signnet", c] < part.loc["lappe", c])
+                                                            for c in maes.columns)}
+    summary = {"seeds": seeds, "overrides": json.loads(json.dumps(overrides, default=list)),
+               "models": {r["model"]: {k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                                       for k, v in r.items()} for r in table.to_dict("records")},
+               "paper_order_none_ge_lappe_ge_signnet": ordering}
+    (out / "seeds_metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return table
