@@ -62,3 +62,29 @@ class GINLayer(torch.nn.Module):
             msg = msg + edge_emb.reshape(edge_emb.shape[0], *([1] * (h.dim() - 2)), edge_emb.shape[-1])
         agg = torch.zeros_like(h).index_add_(0, edge_index[1], torch.relu(msg))
         return h + self.mlp(self.norm((1 + self.eps) * h + agg))
+
+
+class PEBackbone(torch.nn.Module):
+    """What the molecular-graph backbones share: ``Embed(x_i) + Linear(pe_i)`` as the first node features
+    (:meth:`embed_nodes`) and sum pooling with an MLP head as the readout (:meth:`readout`: one scalar per graph).
+    Subclasses set up their layers after ``super().__init__``, then ``self.head`` (created last, so parameters are
+    drawn in the order embedding, encoding, layers, head), and implement ``node_features(batch, pe)``."""
+
+    def __init__(self, num_node_types: int, hidden: int, pe_dim: int) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(num_node_types, hidden)
+        self.pe_in = torch.nn.Linear(pe_dim, hidden) if pe_dim else None
+        self.head: torch.nn.Module
+
+    def embed_nodes(self, x: torch.Tensor, pe: torch.Tensor | None) -> torch.Tensor:
+        """``[N, hidden]`` node embeddings of types ``x [N]`` plus the projected encoding ``pe [N, pe_dim]``."""
+        h = self.embed(x)
+        if self.pe_in is not None:
+            if pe is None:
+                raise ValueError("this backbone was built with pe_dim > 0 and needs a positional encoding")
+            h = h + self.pe_in(pe)
+        return h
+
+    def readout(self, h: torch.Tensor, batch) -> torch.Tensor:
+        """``[B]``: the MLP head on the sum of each graph's node features ``h [N, hidden]``."""
+        return self.head(sum_pool(h, batch.batch, batch.num_graphs)).squeeze(-1)

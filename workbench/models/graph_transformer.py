@@ -10,37 +10,28 @@ from __future__ import annotations
 
 import torch
 
-from workbench.models.graph_blocks import mlp, sum_pool, to_dense_nodes
+from workbench.models.graph_blocks import PEBackbone, mlp, to_dense_nodes
 from workbench.spectral import GraphBatch
 
 __all__ = ["GraphTransformer"]
 
 
-class GraphTransformer(torch.nn.Module):
+class GraphTransformer(PEBackbone):
     """``node_features(batch, pe [N, pe_dim] | None) -> [N, hidden]``; ``readout(h, batch) -> [B]``."""
 
     def __init__(self, num_node_types: int, hidden: int = 64, layers: int = 3, heads: int = 4,
                  pe_dim: int = 0) -> None:
-        super().__init__()
         if min(num_node_types, hidden, layers, heads) < 1 or pe_dim < 0 or hidden % heads:
             raise ValueError("num_node_types, hidden, layers, heads must be >= 1 with hidden divisible by heads, and "
                              f"pe_dim >= 0; got {num_node_types}, {hidden}, {layers}, {heads}, {pe_dim}")
-        self.embed = torch.nn.Embedding(num_node_types, hidden)
-        self.pe_in = torch.nn.Linear(pe_dim, hidden) if pe_dim else None
+        super().__init__(num_node_types, hidden, pe_dim)
         layer = torch.nn.TransformerEncoderLayer(hidden, heads, dim_feedforward=2 * hidden, dropout=0.0,
                                                  batch_first=True, norm_first=True)
         self.encoder = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.head = mlp([hidden, hidden, 1])
 
     def node_features(self, batch: GraphBatch, pe: torch.Tensor | None) -> torch.Tensor:
-        h = self.embed(batch.x)
-        if self.pe_in is not None:
-            if pe is None:
-                raise ValueError("this backbone was built with pe_dim > 0 and needs a positional encoding")
-            h = h + self.pe_in(pe)
+        h = self.embed_nodes(batch.x, pe)
         dense, mask = to_dense_nodes(h, batch.batch, batch.ptr)
         out = self.encoder(dense, src_key_padding_mask=~mask)
         return out[mask]
-
-    def readout(self, h: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-        return self.head(sum_pool(h, batch.batch, batch.num_graphs)).squeeze(-1)

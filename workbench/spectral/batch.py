@@ -51,22 +51,11 @@ class EncodedGraph:
 
 
 @dataclass
-class GraphBatch:
+class GraphBatch(EncodedGraph):
     """A batch of :class:`EncodedGraph` s: the same fields with ``N`` (all nodes) for ``n``, ``edge_index``
     shifted to global indices, ``y [B, T]``, plus ``batch [N]`` (graph of each node), ``ptr [B+1]`` and
     ``num_graphs``."""
 
-    x: torch.Tensor
-    edge_index: torch.Tensor
-    edge_attr: torch.Tensor
-    y: torch.Tensor
-    eigvecs: torch.Tensor
-    eigvals: torch.Tensor
-    eig_mask: torch.Tensor
-    eigenspace: torch.Tensor
-    eig_complete: torch.Tensor
-    eig_multiplicity: torch.Tensor
-    rwse: torch.Tensor
     batch: torch.Tensor
     ptr: torch.Tensor
     num_graphs: int
