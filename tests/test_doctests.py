@@ -39,6 +39,7 @@ ENTRY_POINTS = [
     ("workbench.scattering.pdf", ""),
     ("workbench.scattering.powder", ""),
     ("workbench.scattering.refine", ""),
+    ("workbench.scattering.phonons", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
