@@ -22,7 +22,7 @@ Examples:
     >>> import numpy as np
     >>> from workbench.scattering.phonons import bin_dos, heat_capacity
     >>> centres, dos = bin_dos(np.array([[1.0, 2.0, 2.0]]))      # one q point, three modes
-    >>> float(dos.sum() * (centres[1] - centres[0]))              # integrates to the number of modes
+    >>> round(float(dos.sum() * (centres[1] - centres[0])), 12)   # integrates to the number of modes
     3.0
     >>> round(float(heat_capacity(np.ones(51), centres, 1e6)), 4) # classical limit: 1 k_B per mode
     1.0
