@@ -40,6 +40,7 @@ ENTRY_POINTS = [
     ("workbench.scattering.powder", ""),
     ("workbench.scattering.refine", ""),
     ("workbench.scattering.phonons", ""),
+    ("workbench.models.phonon_dos", "PeriodicDOSMACE"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
