@@ -50,13 +50,13 @@ class CubicSprings(Calculator):
 
 @pytest.fixture(scope="module")
 def copper():
-    return ph.phonons(bulk("Cu", "fcc"), band_points=60)
+    return ph.compute_phonons(bulk("Cu", "fcc"), band_points=60)
 
 
 def test_simple_cubic_springs_match_the_analytic_dispersion():
     a, k = 2.5, 1.3
     atoms = ase.Atoms("Cu", positions=[[0, 0, 0]], cell=np.eye(3) * a, pbc=True)
-    result = ph.phonons(atoms, CubicSprings(a, k), band_points=40, f_max=20.0)
+    result = ph.compute_phonons(atoms, CubicSprings(a, k), band_points=40, f_max=20.0)
     mass = atoms.get_masses()[0]
     for q, freq in ((result.bands.qpoints, result.bands.frequencies), (result.qpoints, result.frequencies)):
         omega2 = 4 * k / mass * (np.sin(np.pi * q) ** 2).sum(1)
@@ -103,7 +103,7 @@ def test_neutron_weighted_dos_of_an_element_is_the_scaled_dos(copper):
 def test_neutron_weighting_separates_the_species_of_an_alloy():
     atoms = bulk("Cu", "fcc", cubic=True)
     atoms.symbols[0] = "Au"  # L1_2 Cu3Au
-    result = ph.phonons(atoms)
+    result = ph.compute_phonons(atoms)
     width = ph.DOS_MAX_THZ / ph.DOS_BINS
     assert result.dos.sum() * width == pytest.approx(12.0, abs=1e-9)
     masses = atoms.get_masses()
@@ -141,15 +141,15 @@ def test_bin_dos_broadening_and_derived_quantities():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="periodic in all three directions.*along z"):
-        ph.phonons(ase.Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 2.5]], cell=np.eye(3) * 5, pbc=[1, 1, 0]))
+        ph.compute_phonons(ase.Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 2.5]], cell=np.eye(3) * 5, pbc=[1, 1, 0]))
     with pytest.raises(ValueError, match="empty"):
-        ph.phonons(ase.Atoms(cell=np.eye(3) * 3, pbc=True))
+        ph.compute_phonons(ase.Atoms(cell=np.eye(3) * 3, pbc=True))
     with pytest.raises(ValueError, match="EMT calculator knows Al, Cu"):
-        ph.phonons(bulk("Fe", "bcc"))
+        ph.compute_phonons(bulk("Fe", "bcc"))
     with pytest.raises(ValueError, match="supercell must be three positive integers"):
-        ph.phonons(bulk("Cu"), supercell=(2, 0, 2))
+        ph.compute_phonons(bulk("Cu"), supercell=(2, 0, 2))
     with pytest.raises(TypeError, match="ase.Atoms"):
-        ph.phonons(np.zeros((2, 3)))
+        ph.compute_phonons(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="frequencies must be"):
         ph.bin_dos(np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="bins must be"):
@@ -172,4 +172,4 @@ def test_missing_extra_names_it(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_phonopy)
     with pytest.raises(ImportError, match=r"'spectra' extra"):
-        ph.phonons(bulk("Cu"))
+        ph.compute_phonons(bulk("Cu"))

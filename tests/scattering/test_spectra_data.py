@@ -39,13 +39,13 @@ def test_one_structure_recomputed(shipped):
     pytest.importorskip("phonopy")
     import ase
 
-    from workbench.scattering.phonons import phonons
+    from workbench.scattering.phonons import compute_phonons
     from workbench.scattering.spectra_data import _particle
 
     i = int(np.flatnonzero(shipped.kinds == "L1_2")[0])
     z, pos, cell = shipped.structure(i)
     atoms = ase.Atoms(numbers=z, positions=pos, cell=cell, pbc=True)
-    result = phonons(atoms, sigma=shipped.manifest["config"]["dos_sigma_thz"])
+    result = compute_phonons(atoms, sigma=shipped.manifest["config"]["dos_sigma_thz"])
     np.testing.assert_allclose(result.dos_normalized, shipped.dos[i], atol=1e-6)
     numbers, cluster = _particle(atoms, shipped.manifest["config"]["particle_radius"])
     sq = debye_scattering(numbers.tolist(), torch.as_tensor(cluster), torch.as_tensor(shipped.q), biso=0.5)

@@ -32,10 +32,10 @@ from workbench.scattering.phonons import (
     PhononResult,
     average_frequency,
     bin_dos,
+    compute_phonons,
     dos_bin_centres,
     heat_capacity,
     normalize_dos,
-    phonons,
 )
 from workbench.scattering.powder import CU_KALPHA, PowderPeaks, powder_pattern, powder_profile
 
@@ -51,7 +51,7 @@ __all__ = [
     "dos_bin_centres",
     "heat_capacity",
     "normalize_dos",
-    "phonons",
+    "compute_phonons",
     "DebyeResult",
     "PDFResult",
     "PowderPeaks",

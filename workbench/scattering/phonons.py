@@ -1,6 +1,6 @@
 """Phonons of periodic crystals: density of states, dispersion and the neutron-weighted DOS, via phonopy.
 
-:func:`phonons` takes an ASE ``Atoms`` (periodic in all three directions) and any ASE calculator (default: ASE's
+:func:`compute_phonons` takes an ASE ``Atoms`` (periodic in all three directions) and any ASE calculator (default: ASE's
 EMT, which knows :data:`EMT_ELEMENTS`), computes harmonic force constants by finite displacements in a supercell
 (phonopy), and evaluates the frequencies on a Gamma-centred q mesh and, optionally, along the standard band path of
 the cell (ASE's ``cell.bandpath()``). phonopy and ase come with the ``spectra`` extra.
@@ -41,7 +41,7 @@ import torch
 from workbench.scattering.elements import atomic_numbers, neutron_scattering_lengths
 
 __all__ = ["DOS_BINS", "DOS_MAX_THZ", "EMT_ELEMENTS", "PhononBands", "PhononResult", "average_frequency",
-           "bin_dos", "dos_bin_centres", "heat_capacity", "normalize_dos", "phonons", "require_spectra_extra"]
+           "bin_dos", "dos_bin_centres", "heat_capacity", "compute_phonons", "normalize_dos", "require_spectra_extra"]
 
 #: Elements ASE's EMT potential parametrizes (the default calculator).
 EMT_ELEMENTS: tuple[str, ...] = ("Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt")
@@ -175,7 +175,7 @@ class PhononBands:
 
 @dataclass
 class PhononResult:
-    """What :func:`phonons` computed for a cell of ``N`` atoms (``M = 3 N`` modes).
+    """What :func:`compute_phonons` computed for a cell of ``N`` atoms (``M = 3 N`` modes).
 
     ``qpoints [nq, 3]`` (fractional), ``weights [nq]`` (sum 1), ``frequencies [nq, M]`` THz on the mesh;
     ``gamma_frequencies [M]``; ``centres [bins]`` THz; ``dos [bins]`` states/THz/cell (integral ``M`` up to modes
@@ -218,7 +218,7 @@ def _int_triple(value: Any, name: str) -> tuple[int, int, int]:
     return tuple(int(v) for v in arr)  # type: ignore[return-value]
 
 
-def phonons(atoms: Any, calculator: Any = None, *, supercell: Sequence[int] | None = None,
+def compute_phonons(atoms: Any, calculator: Any = None, *, supercell: Sequence[int] | None = None,
             min_supercell_length: float = 7.0, mesh: Sequence[int] | None = None, mesh_density: float = 25.0,
             displacement: float = 0.01, bins: int = DOS_BINS, f_max: float = DOS_MAX_THZ, sigma: float = 0.0,
             band_points: int = 0) -> PhononResult:

@@ -14,7 +14,7 @@ The lattice parameter is Vegard's law over ASE's reference fcc lattice parameter
 
 * ``dos [51]``: phonon DOS on 51 bins of 0-12 THz (bin centres ``dos_centres``), Gaussian broadening
   ``sigma = 0.15`` THz, normalized to maximum 1 (Chen et al.'s convention), by :func:`~workbench.scattering.phonons.
-  phonons` with EMT; ``dos_states [51]`` the same before normalization (states/THz per atom);
+  compute_phonons` with EMT; ``dos_states [51]`` the same before normalization (states/THz per atom);
 * ``sq [nq]`` X-ray S(Q) on ``q`` (1/Å) and ``gr [nr]`` X-ray-weighted G(r) on ``r`` (Å) of a spherical particle of
   radius ``particle_radius`` Å cut from the cell (Debye equation: :func:`~workbench.scattering.debye_scattering`
   and :func:`~workbench.scattering.pair_distribution`, isolated cluster, ``biso`` = 0.5 Å^2).
@@ -41,7 +41,7 @@ from workbench.data.manifest import MANIFEST_NAME, read_verified_npz, sha256_fil
 from workbench.scattering.debye import debye_scattering
 from workbench.scattering.elements import atomic_numbers, element_symbols
 from workbench.scattering.pdf import pair_distribution
-from workbench.scattering.phonons import DOS_BINS, DOS_MAX_THZ, EMT_ELEMENTS, phonons, require_spectra_extra
+from workbench.scattering.phonons import DOS_BINS, DOS_MAX_THZ, EMT_ELEMENTS, compute_phonons, require_spectra_extra
 
 __all__ = ["DEFAULT_SPECTRA_DIR", "KINDS", "SpectraDataset", "build_spectra_dataset", "fcc_structures",
            "load_spectra_dataset"]
@@ -201,7 +201,7 @@ def build_spectra_dataset(out_dir: str | Path | None = None, *, seed: int = 0, n
             atoms = _relax(atoms, calc, 1e-3)
             seconds["relax"] += time.perf_counter() - t
         t = time.perf_counter()
-        result = phonons(atoms, calc, sigma=sigma)
+        result = compute_phonons(atoms, calc, sigma=sigma)
         seconds["phonons"] += time.perf_counter() - t
         if result.num_imaginary:
             skipped[kind] += 1
@@ -243,8 +243,8 @@ def build_spectra_dataset(out_dir: str | Path | None = None, *, seed: int = 0, n
     kinds = arrays["kinds"].tolist()
     manifest = {
         "builder": "workbench.scattering.spectra_data.build_spectra_dataset",
-        "generator": "ASE EMT + phonopy finite displacements (workbench.scattering.phonons.phonons); Debye S(Q) and "
-                     "G(r) of a spherical particle (workbench.scattering)",
+        "generator": "ASE EMT + phonopy finite displacements (workbench.scattering.phonons.compute_phonons); "
+                     "Debye S(Q) and G(r) of a spherical particle (workbench.scattering)",
         "seed": seed,
         "config": {"n_random": n_random, "variants": variants, "strain": strain, "dos_sigma_thz": sigma,
                    "dos_bins": DOS_BINS, "dos_range_thz": [0.0, DOS_MAX_THZ], "particle_radius": particle_radius,
