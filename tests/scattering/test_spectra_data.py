@@ -71,3 +71,13 @@ def test_tiny_rebuild_and_loader_errors(tmp_path):
         load_spectra_dataset(broken)
     with pytest.raises(ValueError, match="limit"):
         build_spectra_dataset(tmp_path / "x", limit=0)
+
+
+def test_build_data_command_names_the_builder():
+    import importlib
+
+    from workbench import cli
+
+    module, func, folder = cli.DATA_BUILDERS["spectra"]
+    assert getattr(importlib.import_module(module), func) is build_spectra_dataset
+    assert folder == "data/spectra" and DEFAULT_SPECTRA_DIR.parts[-2:] == ("data", "spectra")
