@@ -49,6 +49,8 @@ ENTRY_POINTS = [
     ("workbench.spectral.filters", ""),
     ("workbench.spectral.random_graphs", ""),
     ("workbench.models.filter_nets", ""),
+    ("workbench.scattering.phonons", ""),
+    ("workbench.models.phonon_dos", "PeriodicDOSMACE"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -31,6 +31,7 @@ DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "qm9": ("workbench.data.qm9", "build_qm9_subset", "data/qm9"),
     "jets": ("workbench.data.jets", "generate_shipped_jets", "data/jets"),
     "qm9_penalized_logp": ("workbench.data.molecular_graphs", "build_qm9_penalized_logp", "data/qm9_penalized_logp"),
+    "spectra": ("workbench.scattering.spectra_data", "build_spectra_dataset", "data/spectra"),
 }
 
 

@@ -36,6 +36,7 @@ from workbench.models.lorentznet import LorentzNetLite
 from workbench.models.mace import MACE
 from workbench.models.nequip import NequIP
 from workbench.models.pe_regressor import BACKBONES, ENCODINGS, PEGraphRegressor, build_pe_regressor
+from workbench.models.phonon_dos import CompositionDOSMLP, PeriodicDOSMACE
 from workbench.models.rwse_pe import RWSE
 from workbench.models.schnet import SchNet
 from workbench.models.signnet import SignNet
@@ -43,7 +44,8 @@ from workbench.models.signnet import SignNet
 __all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "DeepSetsTagger", "Equiformer", "LorentzMACE",
            "LorentzNetLite", "MACE", "MolecularModel", "NequIP", "NodeFeatures", "SchNet", "build_model",
            "BACKBONES", "ENCODINGS", "BasisNet", "GINBackbone", "GraphTransformer", "LapPE", "PEGraphRegressor",
-           "RWSE", "SignNet", "build_pe_regressor", "FILTER_ENCODINGS", "SpectralFilterNet"]
+           "RWSE", "SignNet", "build_pe_regressor", "FILTER_ENCODINGS", "SpectralFilterNet", "CompositionDOSMLP",
+           "PeriodicDOSMACE"]
 
 #: name -> (class, is it equivariant beyond invariants)
 MODELS: dict[str, type[MolecularModel]] = {"schnet": SchNet, "nequip": NequIP, "mace": MACE, "equiformer": Equiformer}

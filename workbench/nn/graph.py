@@ -46,6 +46,7 @@ def radius_graph(
         r_max: cutoff radius (> 0); pairs with ``|edge_vec| < r_max`` are kept.
         batch: graph index per node ``[N]`` (long), default all zeros (one graph).
         cell: lattice vectors as rows, ``[3, 3]`` (all graphs) or ``[B, 3, 3]``; needed when ``pbc`` has a True.
+            Positions need not lie inside the cell (they are wrapped internally; shifts refer to ``pos`` as given).
         pbc: periodic directions, ``[3]`` or ``[B, 3]`` bool; default no periodicity.
         self_interaction: keep ``i -> i`` edges with zero shift (default False; periodic images of the
             same atom are always kept).
@@ -86,11 +87,17 @@ def radius_graph(
         if count == 0:
             continue
         p = pos[idx]
+        offset = None
         if periodic:
             c = cell_t[b]
             vol = torch.abs(torch.linalg.det(c))
             if float(vol) <= 0:
                 raise ValueError(f"cell of graph {b} is singular")
+            # wrap into the cell along periodic directions (the image range below assumes fractional coordinates
+            # in [0, 1)); the shifts returned refer to the positions as given
+            frac = torch.linalg.solve(c.detach().T, p.detach().T).T
+            offset = torch.floor(frac) * pbc_t[b].to(frac.dtype)
+            p = p - offset @ c.detach()
             reps = []
             for k in range(3):
                 if bool(pbc_t[b, k]):
@@ -115,7 +122,10 @@ def radius_graph(
                     t_loc, s_loc = t_loc[keep], s_loc[keep]
                 sources.append(idx[s_loc])
                 targets.append(idx[t_loc])
-                shift_list.append(shift.expand(len(s_loc), 3))
+                if offset is None:
+                    shift_list.append(shift.expand(len(s_loc), 3))
+                else:
+                    shift_list.append(shift + (offset[s_loc] - offset[t_loc]) @ c.detach())
     if not sources:
         return torch.zeros(2, 0, dtype=torch.long, device=pos.device), pos.new_zeros(0, 3)
     src, dst, shifts = torch.cat(sources), torch.cat(targets), torch.cat(shift_list)

@@ -5,6 +5,7 @@ and powder diffraction patterns, in torch (batched, differentiable, float32/floa
 * :mod:`~workbench.scattering.debye`: I(Q), S(Q), F(Q), partial S_ab(Q) of finite structures (chunked pair sums).
 * :mod:`~workbench.scattering.pdf`: G(r), R(r), partial G_ab(r) directly and by the sine transform of F(Q).
 * :mod:`~workbench.scattering.powder`: powder diffraction of periodic crystals (reflections, profiles).
+* :mod:`~workbench.scattering.phonons`: phonon DOS, dispersion and neutron-weighted DOS (phonopy, 'spectra' extra).
 """
 
 from workbench.scattering.debye import (
@@ -23,10 +24,34 @@ from workbench.scattering.elements import (
     xray_form_factors,
 )
 from workbench.scattering.pdf import PDFResult, pair_distribution, pdf_from_structure_factor
+from workbench.scattering.phonons import (
+    DOS_BINS,
+    DOS_MAX_THZ,
+    EMT_ELEMENTS,
+    PhononBands,
+    PhononResult,
+    average_frequency,
+    bin_dos,
+    compute_phonons,
+    dos_bin_centres,
+    heat_capacity,
+    normalize_dos,
+)
 from workbench.scattering.powder import CU_KALPHA, PowderPeaks, powder_pattern, powder_profile
 
 __all__ = [
     "CU_KALPHA",
+    "DOS_BINS",
+    "DOS_MAX_THZ",
+    "EMT_ELEMENTS",
+    "PhononBands",
+    "PhononResult",
+    "average_frequency",
+    "bin_dos",
+    "dos_bin_centres",
+    "heat_capacity",
+    "normalize_dos",
+    "compute_phonons",
     "DebyeResult",
     "PDFResult",
     "PowderPeaks",
