@@ -39,6 +39,7 @@ ENTRY_POINTS = [
     ("workbench.scattering.pdf", ""),
     ("workbench.scattering.powder", ""),
     ("workbench.scattering.refine", ""),
+    ("widgets.spectra_explorer", "spectra_state"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
