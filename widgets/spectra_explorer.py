@@ -202,7 +202,7 @@ class SpectraSettings:
     """
 
     radiation: str = "xray"
-    q_range: tuple[float, float] = (0.5, 12.0)
+    q_range: tuple[float, float] = (1.0, 12.0)
     n_q: int = 400
     pdf_sigma: float = 0.05
     r_max: float = 12.0
@@ -464,7 +464,7 @@ class SpectraExplorer:
         self.powder_figure = go.FigureWidget(
             data=[go.Scatter(name="powder pattern", line=dict(color="#4c72b0")),
                   go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
-            layout=go.Layout(width=560, xaxis_title="2θ (degrees)", yaxis_title="intensity (max peak 100)",
+            layout=go.Layout(width=560, xaxis_title="2θ (degrees)", yaxis_title="intensity (arb. units)",
                              **layout))
         self.dos_figure = go.FigureWidget(
             data=[go.Scatter(name="phonon DOS", line=dict(color="#55a868"), fill="tozeroy"),
