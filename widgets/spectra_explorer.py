@@ -448,30 +448,35 @@ class SpectraExplorer:
         layout = dict(height=380, margin=dict(l=55, r=10, t=45, b=45), template="plotly_white",
                       legend=dict(orientation="h", y=-0.2))
         pairs = pair_labels(self.state.species)
-        self.sq_figure = go.FigureWidget(
+        self.sq_figure = go.Figure(
             data=[go.Scatter(name="S(Q)", line=dict(color="#222222", width=2))]
             + [go.Scatter(name=f"{label} contribution to S(Q) − 1", line=dict(color=_COLORS[i % len(_COLORS)]))
                for i, (_, _, label) in enumerate(pairs)]
             + [go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
             layout=go.Layout(width=560, xaxis_title="Q (1/Å)", yaxis_title="S(Q)", **layout))
-        self.gr_figure = go.FigureWidget(
+        self.gr_figure = go.Figure(
             data=[go.Scatter(name="G(r) from pair distances", line=dict(color="#222222", width=2)),
                   go.Scatter(name="G(r) = sine transform of F(Q), Q ≤ Qmax", line=dict(color="#999999", width=1))]
             + [go.Scatter(name=f"{label} contribution", line=dict(color=_COLORS[i % len(_COLORS)]))
                for i, (_, _, label) in enumerate(pairs)]
             + [go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
             layout=go.Layout(width=560, xaxis_title="r (Å)", yaxis_title="G(r) (1/Å²)", **layout))
-        self.powder_figure = go.FigureWidget(
+        self.powder_figure = go.Figure(
             data=[go.Scatter(name="powder pattern", line=dict(color="#4c72b0")),
                   go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
             layout=go.Layout(width=560, xaxis_title="2θ (degrees)", yaxis_title="intensity (arb. units)",
                              **layout))
-        self.dos_figure = go.FigureWidget(
+        self.dos_figure = go.Figure(
             data=[go.Scatter(name="phonon DOS", line=dict(color="#55a868"), fill="tozeroy"),
                   go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
             layout=go.Layout(width=560, xaxis_title=f"frequency ({self.dos_unit})", yaxis_title="DOS", **layout))
         for name, values in (prediction or {}).items():
             self.set_prediction(name, values, redraw=False)
+        # Draw into plain figures first and wrap them afterwards: each FigureWidget then starts with its full data,
+        # and no update messages are sent for a figure whose view does not exist yet.
+        self._draw()
+        self.sq_figure, self.gr_figure, self.powder_figure, self.dos_figure = (
+            go.FigureWidget(f) for f in (self.sq_figure, self.gr_figure, self.powder_figure, self.dos_figure))
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         c = self.controls
@@ -486,7 +491,6 @@ class SpectraExplorer:
         ])
         self.viewer.layout = w.Layout(width="520px")
         self.widget.add_class("workbench-spectra-explorer")
-        self._draw()
 
     # -- construction ------------------------------------------------------------------------------------------
     @classmethod
