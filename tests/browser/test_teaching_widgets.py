@@ -109,8 +109,6 @@ RENDERED = {
     "06_lorentz_and_su3.ipynb": {".workbench-cg-heatmaps .js-plotly-plot g.hm": 2},
     "07_equivariant_networks.ipynb": {},
     "08_lie_derivative.ipynb": {".js-plotly-plot .bars": 1},
-    "10_from_structure_to_spectrum.ipynb": {".workbench-spectra-explorer .js-plotly-plot": 4,
-                                            ".workbench-spectra-explorer .wb-molecule-viewer canvas": 1},
 }
 
 
