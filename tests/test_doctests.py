@@ -26,6 +26,7 @@ ENTRY_POINTS = [
     ("workbench.pipelines.qm9", "run_qm9"),
     ("workbench.nn.activation", "Gate.from_irreps"),
     ("workbench.models.mace", "MACE"),
+    ("widgets.spectra_explorer", "spectra_state"),
     ("workbench.spectral.laplacian", ""),
     ("workbench.spectral.eigen", ""),
     ("workbench.spectral.eigenspaces", ""),

@@ -12,6 +12,8 @@
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
 - :mod:`widgets.dynamics_plots`: the action-angle pipeline's figures and a phase-space explorer (jump slider).
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
+- :class:`SpectraExplorer`: a structure in 3D beside its S(Q), G(r), powder pattern and phonon DOS, with controls
+  for radiation, Q range, broadening, B_iso, supercell and element highlighting.
 """
 
 from widgets.dynamics_plots import (
@@ -36,11 +38,15 @@ from widgets.pipeline_plots import (
 )
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
 from widgets.rotation import RotationDemo, RotationSliders, rotation_matrix
+from widgets.spectra_explorer import SpectraExplorer, SpectraSettings, SpectraStructure
 from widgets.spectral_plots import eigenvector_grid_figure, invariance_bars_figure, mae_bars_figure
 from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
     "EquivarianceExplorer",
+    "SpectraExplorer",
+    "SpectraSettings",
+    "SpectraStructure",
     "IrrepsExplorer",
     "TensorProductExplorer",
     "STYLES",

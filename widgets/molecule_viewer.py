@@ -26,8 +26,8 @@ import traitlets
 
 from workbench.data.molecules import E_ANGSTROM_TO_DEBYE, Molecule, read_molecules
 
-__all__ = ["STATIC_DIR", "STYLES", "DIPOLE_COLOR", "DIPOLE_SCALE", "MoleculeViewer", "arrow", "dipole_arrow",
-           "library_source", "viewer_source"]
+__all__ = ["STATIC_DIR", "STYLES", "DIPOLE_COLOR", "DIPOLE_SCALE", "HIGHLIGHT_COLOR", "MoleculeViewer", "arrow",
+           "dipole_arrow", "library_source", "viewer_source"]
 
 #: Bundled front-end assets.
 STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
@@ -37,6 +37,8 @@ STYLES: tuple[str, ...] = ("ball_and_stick", "stick", "sphere", "line")
 #: Colour of the dipole arrow: magenta, which no element colour of 3Dmol.js (grey C, white H, red O, blue N,
 #: yellow S, green Cl) comes close to, on white or dark backgrounds.
 DIPOLE_COLOR: str = "#ff00ff"
+#: Colour of highlighted atoms (trait ``highlight``): the same magenta, unlike any element colour of 3Dmol.js.
+HIGHLIGHT_COLOR: str = "#ff00ff"
 #: Default length of the dipole arrow: Å of arrow per Debye (ethanol's 1.6 D gives 3.2 Å, out of the molecule).
 DIPOLE_SCALE: float = 2.0
 
@@ -95,6 +97,7 @@ class MoleculeViewer(anywidget.AnyWidget):
         frames: a trajectory: one ``[N, 3]`` position list per frame (empty: a single structure); the front end
             then shows a frame slider.
         frame: the frame shown (index into ``frames``); setting it (or moving the slider) sets ``positions``.
+        highlight: indices of atoms drawn in :data:`HIGHLIGHT_COLOR` (e.g. one element's atoms); empty: none.
         height: view height in pixels.
         background: CSS colour of the background.
     """
@@ -110,6 +113,7 @@ class MoleculeViewer(anywidget.AnyWidget):
     arrows = traitlets.List(traitlets.Dict()).tag(sync=True)
     frames = traitlets.List().tag(sync=True)  # validated into a list of [N, 3] position lists
     frame = traitlets.Int(0).tag(sync=True)
+    highlight = traitlets.List(traitlets.Int()).tag(sync=True)
     height = traitlets.Int(360).tag(sync=True)
     background = traitlets.Unicode("white").tag(sync=True)
 
@@ -177,7 +181,8 @@ class MoleculeViewer(anywidget.AnyWidget):
 
     def show_molecule(self, molecule: Molecule, *, show_dipole: bool | None = None,
                       dipole_scale: float = DIPOLE_SCALE) -> None:
-        """Replace the displayed atoms (and the dipole arrow; ``show_dipole=None`` keeps whether one is shown)."""
+        """Replace the displayed atoms (and the dipole arrow; ``show_dipole=None`` keeps whether one is shown); clears
+        ``highlight``."""
         if not isinstance(molecule, Molecule):
             raise TypeError(f"molecule must be a Molecule, got {type(molecule).__name__}")
         if show_dipole is None:
@@ -186,6 +191,7 @@ class MoleculeViewer(anywidget.AnyWidget):
         with self.hold_sync():
             self.frames = []
             self.frame = 0
+            self.highlight = []
             self.symbols = list(molecule.symbols)
             self.positions = molecule.positions
             self.arrows = [dipole_arrow(molecule, dipole_scale)] if show_dipole else []
@@ -254,6 +260,14 @@ class MoleculeViewer(anywidget.AnyWidget):
             except (TypeError, ValueError) as err:
                 raise traitlets.TraitError(f"arrows[{i}]: {err}") from err
         return out
+
+    @traitlets.validate("highlight")
+    def _validate_highlight(self, proposal: dict[str, Any]) -> list[int]:
+        n = len(self.symbols)
+        bad = [i for i in proposal["value"] if not 0 <= i < n]
+        if bad:
+            raise traitlets.TraitError(f"highlight must hold atom indices in [0, {n - 1}] ({n} atoms), got {bad[:3]}")
+        return sorted(set(proposal["value"]))
 
     @traitlets.validate("height")
     def _validate_height(self, proposal: dict[str, Any]) -> int:

@@ -23,7 +23,8 @@ TUTORIALS = runner.repo_root() / "notebooks" / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["00_api_tour", "01_symmetry_and_groups", "02_representations", "03_so3_spherical_harmonics",
             "04_tensor_products_clebsch_gordan", "05_lie_algebras", "06_lorentz_and_su3", "07_equivariant_networks",
-            "08_lie_derivative"]
+            "08_lie_derivative",
+            "10_from_structure_to_spectrum"]
 
 
 def test_the_course_is_complete() -> None:

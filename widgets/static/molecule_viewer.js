@@ -7,7 +7,8 @@
 // Model traits: positions [[x, y, z], ...] (Angstrom), symbols ["C", ...], draw_style (preset name; not "style",
 // which ipywidgets' DOMWidgetView reads as a style-model reference), arrows
 // [{start, end, color, radius}], height (px), background (CSS colour), frames (a trajectory: one positions list
-// per frame, empty for one structure) and frame (the frame shown; the slider under the view sets it).
+// per frame, empty for one structure), frame (the frame shown; the slider under the view sets it) and highlight
+// (atom indices drawn in HIGHLIGHT_COLOR, the preset's shapes kept).
 
 const __workbenchMoleculeViewer = (() => {
   const STYLES = {
@@ -16,6 +17,14 @@ const __workbenchMoleculeViewer = (() => {
     sphere: { sphere: { scale: 0.9 } },
     line: { line: { linewidth: 2 } },
   };
+  const HIGHLIGHT_COLOR = "#ff00ff";
+
+  // The preset with every part drawn in the highlight colour.
+  function highlighted(style) {
+    const out = {};
+    for (const [key, spec] of Object.entries(style)) out[key] = { ...spec, color: HIGHLIGHT_COLOR };
+    return out;
+  }
 
   function toXYZ(symbols, positions) {
     const lines = [String(symbols.length), "workbench"];
@@ -50,7 +59,10 @@ const __workbenchMoleculeViewer = (() => {
     viewer.setBackgroundColor(model.get("background") || "white");
     if (symbols.length > 0 && symbols.length === positions.length) {
       viewer.addModel(toXYZ(symbols, positions), "xyz");
-      viewer.setStyle({}, STYLES[model.get("draw_style")] || STYLES.ball_and_stick);
+      const style = STYLES[model.get("draw_style")] || STYLES.ball_and_stick;
+      viewer.setStyle({}, style);
+      const chosen = new Set((model.get("highlight") || []).filter((i) => i < symbols.length));
+      if (chosen.size > 0) viewer.setStyle({ predicate: (atom) => chosen.has(atom.index) }, highlighted(style));
     }
     for (const arrow of model.get("arrows") || []) {
       const [sx, sy, sz] = arrow.start;
@@ -70,6 +82,7 @@ const __workbenchMoleculeViewer = (() => {
     container.dataset.webgl = contextKind(viewer);
     container.dataset.frame = String(model.get("frame") || 0);
     container.dataset.frames = String((model.get("frames") || []).length);
+    container.dataset.highlighted = String((model.get("highlight") || []).filter((i) => i < symbols.length).length);
   }
 
   // A frame slider for trajectories (hidden for a single structure).
@@ -122,7 +135,7 @@ const __workbenchMoleculeViewer = (() => {
       draw(viewer, model, container, false);
     };
     const events = ["change:positions", "change:symbols", "change:draw_style", "change:arrows", "change:background",
-      "change:frames", "change:frame"];
+      "change:frames", "change:frame", "change:highlight"];
     for (const ev of events) model.on(ev, redraw);
     const resize = () => {
       container.style.height = `${model.get("height")}px`;
