@@ -49,6 +49,8 @@ ENTRY_POINTS = [
     ("workbench.spectral.filters", ""),
     ("workbench.spectral.random_graphs", ""),
     ("workbench.models.filter_nets", ""),
+    ("workbench.models.filter_baselines", ""),
+    ("workbench.spectral.images", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

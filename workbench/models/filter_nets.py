@@ -17,17 +17,18 @@ computes reaches the output unchanged. The encodings differ:
   graph, with ``P_s = V_s V_s^T`` the eigenspace projector: basis invariant (``P_s x`` and ``diag P_s`` are two of
   the linear 2-to-1 IGN operations BasisNet applies to ``P_s``).
 
-``phi`` is one DeepSets layer over the nodes of a graph, one eigenvector at a time, conditioned on the eigenvalue:
-with ``u_i = (v_l(i), v_l(i) x_i, x_i)``, ``a = A u_i``, ``g = sum_j B u_j`` (over the graph's nodes) and
-``s = S(lambda_l)`` (an MLP of the eigenvalue), ``phi_i = (s * a * g, W silu(A' u_i + g + S'(lambda_l)))``. The
-first half is bilinear in the eigenvector: with ``a = v_l(i)``, ``g = v_l^T x`` and ``s = h(lambda_l)`` it is
-``h(lambda_l) v_l(i) v_l^T x``, whose sum over ``l`` is ``h(L) x`` exactly, so SignNet (and LapPE, since that term
-is even in ``v_l``) can represent every spectral filter of the eigenvectors it is given. ``psi`` has the same two
-halves with ``a = A (P_s x, diag P_s, x)`` (``P_s x`` already holds ``v v^T x``): ``h(lambda_s) P_s x`` summed
-over ``s`` is again ``h(L) x``. ``pool`` sums the bilinear half over the real eigenvectors (``eig_mask``; padding
-zeroed) and averages the other half; both are independent of the eigenvectors' order.
-(The earlier version fed ``phi``'s output through LayerNorm-ed set layers and a mean over eigenvectors, then only
-through the backbone: the product ``h(lambda) v(i) v^T x`` was out of reach of a small network, which is why its
+``phi`` is one DeepSets layer over the nodes of a graph, one eigenvector at a time, conditioned on the eigenvalue.
+With ``w = sqrt(n) v_l`` (entries O(1) at any graph size ``n``), ``u_i = (w_i, w_i x_i, x_i)``, ``a = A u_i``,
+``g = mean_j B u_j`` (over the graph's nodes) and ``s = S e(lambda_l)`` (``e``: :func:`eigval_basis`, Gaussian bumps
+of the eigenvalue), ``phi_i = (s * a * g, W silu(A' u_i + g + S' e(lambda_l)))``. The first half is bilinear in the
+eigenvector: with ``a = w_i``, ``g = mean_j w_j x_j`` and ``s = h(lambda_l)`` it is ``h(lambda_l) v_l(i) v_l^T x``,
+whose sum over ``l`` is ``h(L) x`` exactly, so SignNet (and LapPE, since that term is even in ``v_l``) can represent
+every spectral filter of the eigenvectors it is given. ``psi`` has the same two halves with ``a = A (P_s x, diag P_s,
+x)``, ``g = B (...)`` per node (``P_s x`` already holds ``V_s V_s^T x``): ``h(lambda_s) P_s x`` summed over ``s`` is
+again ``h(L) x``. ``pool`` sums the bilinear half over the real eigenvectors (``eig_mask``; padding zeroed) and
+averages the other half; both are independent of the eigenvectors' order.
+(The earlier version fed ``phi``'s output through LayerNorm-ed set layers, a raw eigenvalue input and a mean over
+eigenvectors, then only through the backbone: the product ``h(lambda) v(i) v^T x`` was out of easy reach, and its
 SignNet did worse than no encoding on the filter task.)
 
 Examples:

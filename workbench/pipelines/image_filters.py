@@ -78,11 +78,11 @@ class ImageFilterConfig:
 
     filters: Sequence[str] = tuple(FILTERS)
     models: Sequence[str] = ("gcn", "gin", "chebnet", "signnet", "basisnet", "signnet_k", "exact_ls")
-    size: int = 10
+    size: int = 8
     n_train: int = 16
     n_val: int = 4
     n_test: int = 8
-    partial_k: int = 20
+    partial_k: int = 16
     hidden: int = 16
     phi_hidden: int = 8
     layers: int = 3

@@ -28,8 +28,8 @@ from workbench.spectral.filters import (
     filter_response,
     spectral_filter,
 )
-from workbench.spectral.images import synthetic_images
 from workbench.spectral.graphs import check_graph_batch, graph_sizes, node_graph_index, split_edges
+from workbench.spectral.images import synthetic_images
 from workbench.spectral.laplacian import NORMALIZATIONS, adjacency, laplacian
 from workbench.spectral.named_graphs import complete_graph, cycle_graph, grid_graph, hypercube_graph, undirected
 from workbench.spectral.random_graphs import erdos_renyi_graph, random_geometric_graph
