@@ -52,6 +52,8 @@ ENTRY_POINTS = [
     ("workbench.models.filter_nets", ""),
     ("workbench.scattering.phonons", ""),
     ("workbench.models.phonon_dos", "PeriodicDOSMACE"),
+    ("workbench.models.filter_baselines", ""),
+    ("workbench.spectral.images", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -16,7 +16,8 @@ Jet taggers (``model(momenta [B, N, 4], mask [B, N]) -> [B, num_classes]``; inpu
 Graph regressors with eigenvector positional encodings (``model(batch: workbench.spectral.GraphBatch) -> [B]``):
 :class:`SignNet` (sign invariant), :class:`BasisNet` (basis invariant), baselines :class:`LapPE` (random sign
 flips) and :class:`RWSE`, on a :class:`GINBackbone` or :class:`GraphTransformer`; :func:`build_pe_regressor`.
-Node-level spectral filter learners with the same encodings: :class:`SpectralFilterNet`.
+Node-level spectral filter learners with the same encodings: :class:`SpectralFilterNet`; eigenvector-free
+baselines :class:`GINFilterNet`, :class:`ChebFilterNet`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from workbench.models.base import OUTPUTS, QM9_ELEMENTS, REDUCTIONS, MolecularMo
 from workbench.models.basisnet import BasisNet
 from workbench.models.deep_sets import DeepSetsTagger
 from workbench.models.equiformer import Equiformer
+from workbench.models.filter_baselines import ChebFilterNet, GINFilterNet
 from workbench.models.filter_nets import FILTER_ENCODINGS, SpectralFilterNet
 from workbench.models.gin import GINBackbone
 from workbench.models.graph_transformer import GraphTransformer
@@ -44,8 +46,8 @@ from workbench.models.signnet import SignNet
 __all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "DeepSetsTagger", "Equiformer", "LorentzMACE",
            "LorentzNetLite", "MACE", "MolecularModel", "NequIP", "NodeFeatures", "SchNet", "build_model",
            "BACKBONES", "ENCODINGS", "BasisNet", "GINBackbone", "GraphTransformer", "LapPE", "PEGraphRegressor",
-           "RWSE", "SignNet", "build_pe_regressor", "FILTER_ENCODINGS", "SpectralFilterNet", "CompositionDOSMLP",
-           "PeriodicDOSMACE"]
+           "RWSE", "SignNet", "build_pe_regressor", "FILTER_ENCODINGS", "SpectralFilterNet", "ChebFilterNet",
+           "GINFilterNet", "CompositionDOSMLP", "PeriodicDOSMACE"]
 
 #: name -> (class, is it equivariant beyond invariants)
 MODELS: dict[str, type[MolecularModel]] = {"schnet": SchNet, "nequip": NequIP, "mace": MACE, "equiformer": Equiformer}

@@ -59,7 +59,7 @@ from workbench.spectral import (
 )
 from workbench.train import load_best_weights
 
-__all__ = ["GRAPH_KINDS", "FilterRunConfig", "filter_graphs", "run_filter_learning"]
+__all__ = ["GRAPH_KINDS", "FilterRunConfig", "exact_spectral_fit", "filter_graphs", "run_filter_learning"]
 
 GRAPH_KINDS: tuple[str, ...] = ("erdos_renyi", "random_geometric", "grid", "cycle")
 _RESUMABLE = ("epochs", "checkpoint_every", "progress", "filters", "models")
@@ -154,7 +154,10 @@ def _ls_features(items: Sequence[SignalGraph], centres: torch.Tensor, width: flo
     return torch.cat(rows)
 
 
-def _exact_ls(train: list[SignalGraph], test: list[SignalGraph], j: int, nb: int) -> torch.Tensor:
+def exact_spectral_fit(train: Sequence[SignalGraph], test: Sequence[SignalGraph], j: int, nb: int) -> torch.Tensor:
+    """The ``exact_ls`` reference: ``sum_b c_b U B_b(Lambda) U^T x`` with ``nb >= 2`` Gaussian bumps ``B_b`` on
+    ``[0, 2]``, ``c`` fitted by least squares to target column ``j`` of the ``train`` graphs (signals ``[n, 1]``,
+    all eigenpairs); returns the prediction ``[sum of test nodes]`` float64 on ``test``."""
     centres = torch.linspace(0.0, 2.0, nb, dtype=torch.float64)
     width = 2.0 / (nb - 1)
     a = _ls_features(train, centres, width)
@@ -214,7 +217,7 @@ def run_filter_learning(config: FilterRunConfig | None = None, output_dir: str |
                          "seconds": float(fits[enc].history["seconds"].iloc[-1])})
         if "exact_ls" in config.models:
             t0 = time.perf_counter()
-            pred = _exact_ls(sets["train"], sets["test"], j, config.ls_basis)
+            pred = exact_spectral_fit(sets["train"], sets["test"], j, config.ls_basis)
             rows.append({"filter": name, "model": "exact_ls", "test_mse": float(((pred - y) ** 2).mean()),
                          "relative_mse": float(((pred - y) ** 2).mean()) / scale, "sign_flip_change": 0.0,
                          "basis_change_change": 0.0, "seconds": time.perf_counter() - t0})

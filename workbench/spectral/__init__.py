@@ -10,7 +10,7 @@ random-walk encodings. Depends only on :mod:`workbench.checks` (and torch).
 - :func:`random_sign_flips`, :func:`random_basis_change`: the ambiguities, for invariance tests;
 - :func:`spectral_filter` (``h(L) x``, named responses :data:`FILTERS`), :class:`SignalGraph` /
   :func:`collate_signal_graphs` (graphs with a node signal and its filtered target); :func:`erdos_renyi_graph`,
-  :func:`random_geometric_graph`: the filter-learning task;
+  :func:`random_geometric_graph`, :func:`synthetic_images` (signals on one pixel grid): the filter-learning task;
 - :func:`encode_graph`, :func:`collate_graphs`: graphs with precomputed encodings and their batches
   (:class:`GraphBatch`, the input of the models in :mod:`workbench.models.signnet` and friends).
 
@@ -29,6 +29,7 @@ from workbench.spectral.filters import (
     spectral_filter,
 )
 from workbench.spectral.graphs import check_graph_batch, graph_sizes, node_graph_index, split_edges
+from workbench.spectral.images import synthetic_images
 from workbench.spectral.laplacian import NORMALIZATIONS, adjacency, laplacian
 from workbench.spectral.named_graphs import complete_graph, cycle_graph, grid_graph, hypercube_graph, undirected
 from workbench.spectral.random_graphs import erdos_renyi_graph, random_geometric_graph
@@ -41,4 +42,4 @@ __all__ = ["DEFAULT_TOL", "FILTERS", "NORMALIZATIONS", "SignalBatch", "SignalGra
            "check_graph_batch", "collate_graphs", "complete_graph", "cycle_graph", "grid_graph",
            "hypercube_graph", "undirected", "eigenspace_ids", "encode_graph", "graph_sizes", "haar_orthogonal",
            "laplacian", "laplacian_eigenbasis", "multiplicities", "node_graph_index", "random_basis_change",
-           "random_sign_flips", "random_walk_se", "split_edges"]
+           "random_sign_flips", "random_walk_se", "split_edges", "synthetic_images"]
