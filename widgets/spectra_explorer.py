@@ -3,7 +3,7 @@
 The numbers come from :mod:`workbench.scattering` through the pure function :func:`spectra_state` (unit-tested
 without a browser); the widget only wires controls to it and pushes the results into one plotly ``FigureWidget``
 with a 2 x 2 grid of panels (plotly.js ships with the installed plotly package, drawn by its JupyterLab extension:
-nothing is fetched from a CDN) beside the project's :class:`~widgets.molecule_viewer.MoleculeViewer` (bundled 3Dmol.js).
+nothing is fetched from a CDN), below the project's :class:`~widgets.molecule_viewer.MoleculeViewer` (bundled 3Dmol.js).
 
 Panels (conventions of :mod:`workbench.scattering`):
 
@@ -482,9 +482,9 @@ class SpectraExplorer:
             x_domain = figure.layout[f"xaxis{k + 1 if k else ''}"].domain
             y_domain = figure.layout[f"yaxis{k + 1 if k else ''}"].domain
             figure.layout[legend] = dict(x=x_domain[1], y=y_domain[1], xanchor="right", yanchor="top",
-                                         bgcolor="rgba(255,255,255,0.75)", font=dict(size=10))
+                                         bgcolor="rgba(255,255,255,0.6)", font=dict(size=9))
         self._titles = {panel: k for k, panel in enumerate(PANELS)}  # subplot titles are annotations, in order
-        figure.update_layout(width=1000, height=780, margin=dict(l=60, r=15, t=50, b=50), template="plotly_white")
+        figure.update_layout(width=940, height=800, margin=dict(l=60, r=15, t=50, b=50), template="plotly_white")
         self.figure: go.FigureWidget | go.Figure = figure
         for name, values in (prediction or {}).items():
             self.set_prediction(name, values, redraw=False)
@@ -495,14 +495,11 @@ class SpectraExplorer:
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         c = self.controls
-        self.widget = w.VBox([
-            w.HBox([c["radiation"], c["element"], c["supercell"]]),
-            w.HBox([c["q_range"], c["biso"]]),
-            w.HBox([c["pdf_sigma"], c["fwhm"]]),
-            self.status,
-            w.HBox([self.viewer, self.figure]),
-        ])
-        self.viewer.layout = w.Layout(width="520px")
+        # The 3D view beside the controls, the 2 x 2 panels below: 940 px wide, so it fits a notebook column.
+        column = w.VBox([c["radiation"], c["element"], c["supercell"], c["q_range"], c["biso"], c["pdf_sigma"],
+                         c["fwhm"], self.status], layout=w.Layout(width="420px", padding="0 0 0 10px"))
+        self.widget = w.VBox([w.HBox([self.viewer, column]), self.figure])
+        self.viewer.layout = w.Layout(width="510px", flex="0 0 510px")
         self.widget.add_class("workbench-spectra-explorer")
 
     # -- construction ------------------------------------------------------------------------------------------

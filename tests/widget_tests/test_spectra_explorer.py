@@ -84,8 +84,9 @@ def test_finite_structure_has_no_powder_pattern_and_no_supercell() -> None:
 # -- one figure, four panels ---------------------------------------------------------------------------------------
 def test_one_figure_widget_holds_the_four_panels_on_their_own_axes(explorer: SpectraExplorer) -> None:
     assert isinstance(explorer.figure, go.FigureWidget)
-    children = explorer.widget.children[-1].children
-    assert sum(isinstance(c, go.FigureWidget) for c in children) == 1  # a single plotly view beside the 3D one
+    children = explorer.widget.children
+    assert children[-1] is explorer.figure and explorer.viewer in children[0].children
+    assert sum(isinstance(c, go.FigureWidget) for c in children) == 1  # a single plotly view below the 3D one
     lengths = {"sq": 1 + 3 + 1, "gr": 2 + 3 + 1, "powder": 2, "dos": 2}  # curves, Cu3Au pairs, model overlay
     seen = []
     for k, panel in enumerate(se.PANELS):
