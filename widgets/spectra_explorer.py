@@ -1,9 +1,9 @@
 """SpectraExplorer: a structure in 3D beside its scattering spectra, with the controls a user turns every day.
 
 The numbers come from :mod:`workbench.scattering` through the pure function :func:`spectra_state` (unit-tested
-without a browser); the widget only wires controls to it and pushes the results into plotly ``FigureWidget`` s
-(plotly.js ships with the installed plotly package, drawn by its JupyterLab extension: nothing is fetched from a
-CDN) beside the project's :class:`~widgets.molecule_viewer.MoleculeViewer` (bundled 3Dmol.js).
+without a browser); the widget only wires controls to it and pushes the results into one plotly ``FigureWidget``
+with a 2 x 2 grid of panels (plotly.js ships with the installed plotly package, drawn by its JupyterLab extension:
+nothing is fetched from a CDN), below the project's :class:`~widgets.molecule_viewer.MoleculeViewer` (bundled 3Dmol.js).
 
 Panels (conventions of :mod:`workbench.scattering`):
 
@@ -42,6 +42,7 @@ import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
 
 from widgets.molecule_viewer import MoleculeViewer
 from workbench.checks import check_array
@@ -404,7 +405,10 @@ class SpectraExplorer:
 
     Attributes:
         state: the current :class:`SpectraState`; controls: the control widgets by name; viewer: the 3D view;
-        sq_figure, gr_figure, powder_figure, dos_figure: the plotly ``FigureWidget`` s; widget: the container.
+        figure: one plotly ``FigureWidget`` with the four panels as 2 x 2 subplots (S(Q) top left, G(r) top
+        right, powder pattern bottom left, DOS bottom right; each trace's ``meta`` names its panel, each panel
+        has its own legend): reach a panel's traces by :meth:`traces` and its title by :meth:`panel_title`;
+        widget: the container.
     """
 
     def __init__(self, structure: SpectraStructure, *, settings: SpectraSettings | None = None, dos: Any = None,
@@ -445,51 +449,57 @@ class SpectraExplorer:
                                      positions=self.state.structure.positions,
                                      style="sphere" if structure.periodic else "ball_and_stick",
                                      height=viewer_height)
-        layout = dict(height=380, margin=dict(l=55, r=10, t=45, b=45), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.2))
         pairs = pair_labels(self.state.species)
-        self.sq_figure = go.Figure(
-            data=[go.Scatter(name="S(Q)", line=dict(color="#222222", width=2))]
+        model = dict(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)
+        curves = {
+            "sq": [go.Scatter(name="S(Q)", line=dict(color="#222222", width=2))]
             + [go.Scatter(name=f"{label} contribution to S(Q) − 1", line=dict(color=_COLORS[i % len(_COLORS)]))
-               for i, (_, _, label) in enumerate(pairs)]
-            + [go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
-            layout=go.Layout(width=560, xaxis_title="Q (1/Å)", yaxis_title="S(Q)", **layout))
-        self.gr_figure = go.Figure(
-            data=[go.Scatter(name="G(r) from pair distances", line=dict(color="#222222", width=2)),
-                  go.Scatter(name="G(r) = sine transform of F(Q), Q ≤ Qmax", line=dict(color="#999999", width=1))]
+               for i, (_, _, label) in enumerate(pairs)] + [go.Scatter(**model)],
+            "gr": [go.Scatter(name="G(r) from pair distances", line=dict(color="#222222", width=2)),
+                   go.Scatter(name="G(r) = sine transform of F(Q), Q ≤ Qmax", line=dict(color="#999999", width=1))]
             + [go.Scatter(name=f"{label} contribution", line=dict(color=_COLORS[i % len(_COLORS)]))
-               for i, (_, _, label) in enumerate(pairs)]
-            + [go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
-            layout=go.Layout(width=560, xaxis_title="r (Å)", yaxis_title="G(r) (1/Å²)", **layout))
-        self.powder_figure = go.Figure(
-            data=[go.Scatter(name="powder pattern", line=dict(color="#4c72b0")),
-                  go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
-            layout=go.Layout(width=560, xaxis_title="2θ (degrees)", yaxis_title="intensity (arb. units)",
-                             **layout))
-        self.dos_figure = go.Figure(
-            data=[go.Scatter(name="phonon DOS", line=dict(color="#55a868"), fill="tozeroy"),
-                  go.Scatter(name="model", line=dict(color=_PREDICTION_COLOR, dash="dash"), visible=False)],
-            layout=go.Layout(width=560, xaxis_title=f"frequency ({self.dos_unit})", yaxis_title="DOS", **layout))
+               for i, (_, _, label) in enumerate(pairs)] + [go.Scatter(**model)],
+            "powder": [go.Scatter(name="powder pattern", line=dict(color="#4c72b0")), go.Scatter(**model)],
+            "dos": [go.Scatter(name="phonon DOS", line=dict(color="#55a868"), fill="tozeroy"), go.Scatter(**model)],
+        }
+        axes = {"sq": ("Q (1/Å)", "S(Q)"), "gr": ("r (Å)", "G(r) (1/Å²)"),
+                "powder": ("2θ (degrees)", "intensity (arb. units)"), "dos": (f"frequency ({self.dos_unit})", "DOS")}
+        # One FigureWidget with a 2 x 2 grid, not one per panel: several FigureWidgets in one output were seen to
+        # leave all but the last ones undrawn in JupyterLab under load (plotly 7.1).
+        figure = make_subplots(rows=2, cols=2, subplot_titles=[" "] * len(PANELS), horizontal_spacing=0.1,
+                               vertical_spacing=0.16)
+        self._traces: dict[str, list[int]] = {}
+        for k, panel in enumerate(PANELS):
+            row, col = divmod(k, 2)
+            legend = "legend" if k == 0 else f"legend{k + 1}"
+            start = len(figure.data)
+            for trace in curves[panel]:
+                trace.update(meta=panel, legend=legend)
+                figure.add_trace(trace, row=row + 1, col=col + 1)
+            self._traces[panel] = list(range(start, len(figure.data)))
+            figure.update_xaxes(title_text=axes[panel][0], row=row + 1, col=col + 1)
+            figure.update_yaxes(title_text=axes[panel][1], row=row + 1, col=col + 1)
+            x_domain = figure.layout[f"xaxis{k + 1 if k else ''}"].domain
+            y_domain = figure.layout[f"yaxis{k + 1 if k else ''}"].domain
+            figure.layout[legend] = dict(x=x_domain[1], y=y_domain[1], xanchor="right", yanchor="top",
+                                         bgcolor="rgba(255,255,255,0.6)", font=dict(size=9))
+        self._titles = {panel: k for k, panel in enumerate(PANELS)}  # subplot titles are annotations, in order
+        figure.update_layout(width=940, height=800, margin=dict(l=60, r=15, t=50, b=50), template="plotly_white")
+        self.figure: go.FigureWidget | go.Figure = figure
         for name, values in (prediction or {}).items():
             self.set_prediction(name, values, redraw=False)
-        # Draw into plain figures first and wrap them afterwards: each FigureWidget then starts with its full data,
+        # Draw into the plain figure first and wrap it afterwards: the FigureWidget then starts with its full data,
         # and no update messages are sent for a figure whose view does not exist yet.
         self._draw()
-        self.sq_figure, self.gr_figure, self.powder_figure, self.dos_figure = (
-            go.FigureWidget(f) for f in (self.sq_figure, self.gr_figure, self.powder_figure, self.dos_figure))
+        self.figure = go.FigureWidget(self.figure)
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         c = self.controls
-        self.widget = w.VBox([
-            w.HBox([c["radiation"], c["element"], c["supercell"]]),
-            w.HBox([c["q_range"], c["biso"]]),
-            w.HBox([c["pdf_sigma"], c["fwhm"]]),
-            self.status,
-            w.HBox([self.viewer, self.sq_figure]),
-            w.HBox([self.gr_figure, self.powder_figure]),
-            self.dos_figure,
-        ])
-        self.viewer.layout = w.Layout(width="520px")
+        # The 3D view beside the controls, the 2 x 2 panels below: 940 px wide, so it fits a notebook column.
+        column = w.VBox([c["radiation"], c["element"], c["supercell"], c["q_range"], c["biso"], c["pdf_sigma"],
+                         c["fwhm"], self.status], layout=w.Layout(width="420px", padding="0 0 0 10px"))
+        self.widget = w.VBox([w.HBox([self.viewer, column]), self.figure])
+        self.viewer.layout = w.Layout(width="510px", flex="0 0 510px")
         self.widget.add_class("workbench-spectra-explorer")
 
     # -- construction ------------------------------------------------------------------------------------------
@@ -565,6 +575,18 @@ class SpectraExplorer:
         self._predictions.pop(_panel(panel), None)
         self._draw()
 
+    # -- the figure ------------------------------------------------------------------------------------------------
+    def traces(self, panel: str) -> tuple[go.Scatter, ...]:
+        """The traces of ``panel`` (one of :data:`PANELS`) in :attr:`figure`, in drawing order, the model overlay
+        last: ``"sq"``: S(Q), the pair contributions to S(Q) - 1, model; ``"gr"``: G(r) from pair distances, G(r)
+        from F(Q), the pair contributions, model; ``"powder"``: pattern, model; ``"dos"``: DOS, model."""
+        data = self.figure.data
+        return tuple(data[i] for i in self._traces[_panel(panel)])
+
+    def panel_title(self, panel: str) -> str:
+        """The title shown above ``panel`` (one of :data:`PANELS`)."""
+        return self.figure.layout.annotations[self._titles[_panel(panel)]].text
+
     def _grid(self, panel: str) -> np.ndarray | None:
         if panel == "dos":
             return None if self.dos is None else self.dos[0]
@@ -592,8 +614,8 @@ class SpectraExplorer:
             return None
         return name, grid, values
 
-    def _draw_prediction(self, figure: go.FigureWidget, panel: str) -> None:
-        trace = figure.data[-1]
+    def _draw_prediction(self, panel: str) -> None:
+        trace = self.traces(panel)[-1]
         found = self._prediction(panel)
         if found is None:
             trace.visible, trace.x, trace.y = False, [], []
@@ -601,49 +623,51 @@ class SpectraExplorer:
             trace.name, trace.x, trace.y = found
             trace.visible = True
 
+    def _set_title(self, panel: str, text: str) -> None:
+        self.figure.layout.annotations[self._titles[panel]].text = text
+
     def _draw(self) -> None:
         s = self.state
         settings = s.settings
         self._notes = []
         chosen = settings.element
         radiation = "X-ray" if settings.radiation == "xray" else "neutron"
-        with self.sq_figure.batch_update():
-            self.sq_figure.data[0].x, self.sq_figure.data[0].y = s.q, s.structure_factor
-            for trace, (label, values) in zip(self.sq_figure.data[1:-1], s.sq_contributions.items()):
+        sq, gr, powder, dos = (self.traces(panel) for panel in PANELS)
+        with self.figure.batch_update():
+            sq[0].x, sq[0].y = s.q, s.structure_factor
+            for trace, (label, values) in zip(sq[1:-1], s.sq_contributions.items()):
                 trace.x, trace.y = s.q, values
                 trace.visible = True if chosen is not None and chosen in label.split("-") else "legendonly"
-            self._draw_prediction(self.sq_figure, "sq")
+            self._draw_prediction("sq")
             cells = f", {settings.supercell}³ cells" if self.structure.periodic else ""
-            self.sq_figure.layout.title = f"S(Q), {radiation}: {s.structure.n_atoms} atoms{cells}"
-        with self.gr_figure.batch_update():
-            self.gr_figure.data[0].x, self.gr_figure.data[0].y = s.r, s.reduced_pdf
-            self.gr_figure.data[1].x, self.gr_figure.data[1].y = s.r, s.pdf_from_fq
-            for trace, (label, values) in zip(self.gr_figure.data[2:-1], s.pdf_contributions.items()):
+            self._set_title("sq", f"S(Q), {radiation}: {s.structure.n_atoms} atoms{cells}")
+
+            gr[0].x, gr[0].y = s.r, s.reduced_pdf
+            gr[1].x, gr[1].y = s.r, s.pdf_from_fq
+            for trace, (label, values) in zip(gr[2:-1], s.pdf_contributions.items()):
                 trace.x, trace.y = s.r, values
                 trace.visible = True if chosen is not None and chosen in label.split("-") else "legendonly"
-            self._draw_prediction(self.gr_figure, "gr")
-            self.gr_figure.layout.title = f"G(r), {radiation} weights"
-        with self.powder_figure.batch_update():
-            trace = self.powder_figure.data[0]
+            self._draw_prediction("gr")
+            self._set_title("gr", f"G(r), {radiation} weights")
+
             if s.powder is None:
-                trace.x, trace.y = [], []
-                self.powder_figure.layout.title = ("no powder pattern: the structure has no cell" if not
-                                                   self.structure.periodic else "no powder pattern: the Q range lies "
-                                                   f"beyond 2θ = {MAX_TWO_THETA:g}°")
+                powder[0].x, powder[0].y = [], []
+                self._set_title("powder", "no powder pattern: the structure has no cell" if not
+                                self.structure.periodic else "no powder pattern: the Q range lies beyond "
+                                f"2θ = {MAX_TWO_THETA:g}°")
             else:
-                trace.x, trace.y = s.two_theta, s.powder
-                self.powder_figure.layout.title = (f"powder pattern, {radiation}, λ = {settings.wavelength:g} Å: "
-                                                   f"{len(s.peaks.two_theta)} peaks")
-            self._draw_prediction(self.powder_figure, "powder")
-        with self.dos_figure.batch_update():
-            trace = self.dos_figure.data[0]
+                powder[0].x, powder[0].y = s.two_theta, s.powder
+                self._set_title("powder", f"powder pattern, {radiation}, λ = {settings.wavelength:g} Å: "
+                                          f"{len(s.peaks.two_theta)} peaks")
+            self._draw_prediction("powder")
+
             if self.dos is None:
-                trace.x, trace.y = [], []
-                self.dos_figure.layout.title = "no phonon DOS given: SpectraExplorer(..., dos=(frequencies, dos))"
+                dos[0].x, dos[0].y = [], []
+                self._set_title("dos", "no phonon DOS given: SpectraExplorer(..., dos=(frequencies, dos))")
             else:
-                trace.x, trace.y = self.dos
-                self.dos_figure.layout.title = "phonon DOS"
-            self._draw_prediction(self.dos_figure, "dos")
+                dos[0].x, dos[0].y = self.dos
+                self._set_title("dos", "phonon DOS")
+            self._draw_prediction("dos")
         with self.viewer.hold_sync():
             self.viewer.highlight = []
             self.viewer.symbols = list(s.structure.symbols)

@@ -109,6 +109,10 @@ RENDERED = {
     "06_lorentz_and_su3.ipynb": {".workbench-cg-heatmaps .js-plotly-plot g.hm": 2},
     "07_equivariant_networks.ipynb": {},
     "08_lie_derivative.ipynb": {".js-plotly-plot .bars": 1},
+    "10_from_structure_to_spectrum.ipynb": {".workbench-spectra-explorer .js-plotly-plot": 1,
+                                            ".workbench-spectra-explorer .subplot.xy .scatterlayer .trace": 1,
+                                            ".workbench-spectra-explorer .subplot.x3y3 .scatterlayer .trace": 1,
+                                            ".workbench-spectra-explorer .wb-molecule-viewer canvas": 1},
 }
 
 

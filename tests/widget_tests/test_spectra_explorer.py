@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 import traitlets
@@ -80,13 +81,38 @@ def test_finite_structure_has_no_powder_pattern_and_no_supercell() -> None:
         spectra_state(water, SpectraSettings(supercell=2))
 
 
+# -- one figure, four panels ---------------------------------------------------------------------------------------
+def test_one_figure_widget_holds_the_four_panels_on_their_own_axes(explorer: SpectraExplorer) -> None:
+    assert isinstance(explorer.figure, go.FigureWidget)
+    children = explorer.widget.children
+    assert children[-1] is explorer.figure and explorer.viewer in children[0].children
+    assert sum(isinstance(c, go.FigureWidget) for c in children) == 1  # a single plotly view below the 3D one
+    lengths = {"sq": 1 + 3 + 1, "gr": 2 + 3 + 1, "powder": 2, "dos": 2}  # curves, Cu3Au pairs, model overlay
+    seen = []
+    for k, panel in enumerate(se.PANELS):
+        traces = explorer.traces(panel)
+        assert len(traces) == lengths[panel]
+        axis = "x" if k == 0 else f"x{k + 1}"
+        assert all(t.xaxis == axis and t.meta == panel for t in traces), panel
+        assert traces[-1].line.dash == "dash" and all(t.line.dash is None for t in traces[:-1])  # overlay last
+        seen += [id(t) for t in traces]
+    assert len(set(seen)) == len(explorer.figure.data)  # every trace belongs to exactly one panel
+    titles = [explorer.panel_title(p) for p in se.PANELS]
+    assert titles[0].startswith("S(Q)") and titles[1].startswith("G(r)") and titles[2].startswith("powder")
+    assert [a.text for a in explorer.figure.layout.annotations] == titles
+    assert explorer.figure.layout.xaxis.title.text == "Q (1/Å)"
+    assert explorer.figure.layout.xaxis3.title.text == "2θ (degrees)"
+    with pytest.raises(ValueError, match="panel must be one of"):
+        explorer.traces("xrd")
+
+
 # -- every control changes the figures ---------------------------------------------------------------------------
 def test_radiation_changes_s_of_q_and_the_cu_au_contrast(explorer: SpectraExplorer) -> None:
     explorer.set(radiation="xray")
-    xray = _y(explorer.sq_figure.data[0]).copy()
+    xray = _y(explorer.traces("sq")[0]).copy()
     au_xray = np.abs(explorer.state.sq_contributions["Au-Au"]).max()
     explorer.set(radiation="neutron")
-    neutron = _y(explorer.sq_figure.data[0])
+    neutron = _y(explorer.traces("sq")[0])
     assert np.abs(neutron - xray).max() > 0.05
     assert explorer.status.value.count("data-radiation='neutron'") == 1
     # X-rays see Au (79 electrons) far above Cu (29); neutrons see them alike (b = 7.63 vs 7.72 fm)
@@ -96,34 +122,34 @@ def test_radiation_changes_s_of_q_and_the_cu_au_contrast(explorer: SpectraExplor
 
 
 def test_supercell_changes_the_number_of_atoms_everywhere(explorer: SpectraExplorer) -> None:
-    before = _y(explorer.sq_figure.data[0]).copy()
+    before = _y(explorer.traces("sq")[0]).copy()
     explorer.set(supercell=3)
     assert explorer.state.structure.n_atoms == 108
     assert len(explorer.viewer.symbols) == 108 and len(explorer.viewer.positions) == 108
-    assert "108 atoms" in explorer.sq_figure.layout.title.text
-    assert np.abs(_y(explorer.sq_figure.data[0]) - before).max() > 0.1  # a larger crystallite: sharper peaks
+    assert "108 atoms" in explorer.panel_title("sq")
+    assert np.abs(_y(explorer.traces("sq")[0]) - before).max() > 0.1  # a larger crystallite: sharper peaks
     explorer.set(supercell=2)
     assert len(explorer.viewer.symbols) == 32
 
 
 def test_q_range_sets_the_s_of_q_grid_and_the_powder_two_theta_range(explorer: SpectraExplorer) -> None:
     explorer.set(q_range=(1.0, 6.0))
-    x = np.asarray(explorer.sq_figure.data[0].x)
+    x = np.asarray(explorer.traces("sq")[0].x)
     assert x[0] == pytest.approx(1.0) and x[-1] == pytest.approx(6.0) and x.size == SMALL["n_q"]
-    tth = np.asarray(explorer.powder_figure.data[0].x)
+    tth = np.asarray(explorer.traces("powder")[0].x)
     assert tth[0] == pytest.approx(2 * math.degrees(math.asin(1.0 * CU_KALPHA / (4 * math.pi))))
     assert tth[-1] == pytest.approx(2 * math.degrees(math.asin(6.0 * CU_KALPHA / (4 * math.pi))))
     explorer.set(q_range=(0.5, 12.0))
-    assert np.asarray(explorer.powder_figure.data[0].x)[-1] == pytest.approx(se.MAX_TWO_THETA)  # Q beyond 4pi/lambda
+    assert np.asarray(explorer.traces("powder")[0].x)[-1] == pytest.approx(se.MAX_TWO_THETA)  # Q beyond 4pi/lambda
 
 
 def test_adp_damps_s_of_q_broadens_g_of_r_and_weakens_high_angle_peaks(explorer: SpectraExplorer) -> None:
     high = explorer.state.q > 8.0
     explorer.set(biso=0.0)
-    sq0, gr0 = _y(explorer.sq_figure.data[0]).copy(), _y(explorer.gr_figure.data[0]).copy()
+    sq0, gr0 = _y(explorer.traces("sq")[0]).copy(), _y(explorer.traces("gr")[0]).copy()
     peaks0 = explorer.state.peaks.intensity.numpy().copy()
     explorer.set(biso=2.0)
-    sq2, gr2 = _y(explorer.sq_figure.data[0]), _y(explorer.gr_figure.data[0])
+    sq2, gr2 = _y(explorer.traces("sq")[0]), _y(explorer.traces("gr")[0])
     assert np.abs(sq2[high] - 1).max() < 0.5 * np.abs(sq0[high] - 1).max()
     assert gr2.max() < 0.7 * gr0.max()
     peaks2 = explorer.state.peaks.intensity.numpy()  # scaled to max 100: the far peaks lose against the first
@@ -133,21 +159,21 @@ def test_adp_damps_s_of_q_broadens_g_of_r_and_weakens_high_angle_peaks(explorer:
 
 def test_broadening_controls_widen_g_of_r_and_powder_peaks(explorer: SpectraExplorer) -> None:
     explorer.set(pdf_sigma=0.05, fwhm=0.2)
-    gr, powder = _y(explorer.gr_figure.data[0]).max(), _y(explorer.powder_figure.data[0]).max()
+    gr, powder = _y(explorer.traces("gr")[0]).max(), _y(explorer.traces("powder")[0]).max()
     explorer.set(pdf_sigma=0.2, fwhm=1.0)
-    assert _y(explorer.gr_figure.data[0]).max() < 0.6 * gr
-    assert _y(explorer.powder_figure.data[0]).max() < 0.5 * powder
+    assert _y(explorer.traces("gr")[0]).max() < 0.6 * gr
+    assert _y(explorer.traces("powder")[0]).max() < 0.5 * powder
     explorer.set(pdf_sigma=0.05, fwhm=0.2)
 
 
 def test_selecting_cu_shows_its_partials_and_colours_its_atoms(explorer: SpectraExplorer) -> None:
     explorer.set(element=None)
-    assert all(t.visible == "legendonly" for t in explorer.sq_figure.data[1:-1])
+    assert all(t.visible == "legendonly" for t in explorer.traces("sq")[1:-1])
     assert explorer.viewer.highlight == []
     explorer.set(element="Cu")
-    shown = {t.name.split(" ")[0] for t in explorer.sq_figure.data[1:-1] if t.visible is True}
+    shown = {t.name.split(" ")[0] for t in explorer.traces("sq")[1:-1] if t.visible is True}
     assert shown == {"Cu-Cu", "Cu-Au"}
-    shown_gr = {t.name.split(" ")[0] for t in explorer.gr_figure.data[2:-1] if t.visible is True}
+    shown_gr = {t.name.split(" ")[0] for t in explorer.traces("gr")[2:-1] if t.visible is True}
     assert shown_gr == {"Cu-Cu", "Cu-Au"}
     copper = [i for i, s in enumerate(explorer.viewer.symbols) if s == "Cu"]
     assert explorer.viewer.highlight == copper and len(copper) == 24
@@ -162,18 +188,18 @@ def test_prediction_overlay_follows_its_grid(explorer: SpectraExplorer) -> None:
     explorer.set(q_range=(0.5, 12.0))
     model = explorer.state.structure_factor * 1.1
     explorer.set_prediction("sq", model, name="my model")
-    trace = explorer.sq_figure.data[-1]
+    trace = explorer.traces("sq")[-1]
     assert trace.visible is True and trace.name == "my model"
     np.testing.assert_allclose(_y(trace), model)
     explorer.set(q_range=(1.0, 10.0))  # another grid: the array no longer lines up, so it is hidden and said so
-    assert explorer.sq_figure.data[-1].visible is False and "prediction hidden" in explorer.status.value
+    assert explorer.traces("sq")[-1].visible is False and "prediction hidden" in explorer.status.value
     explorer.set_prediction("gr", lambda structure, r: np.exp(-r) * structure.n_atoms)
-    np.testing.assert_allclose(_y(explorer.gr_figure.data[-1]), np.exp(-explorer.state.r) * 32)
+    np.testing.assert_allclose(_y(explorer.traces("gr")[-1]), np.exp(-explorer.state.r) * 32)
     explorer.set(supercell=3)  # a callable is evaluated again on the shown structure
-    np.testing.assert_allclose(_y(explorer.gr_figure.data[-1]), np.exp(-explorer.state.r) * 108)
+    np.testing.assert_allclose(_y(explorer.traces("gr")[-1]), np.exp(-explorer.state.r) * 108)
     explorer.clear_prediction("gr")
     explorer.clear_prediction("sq")
-    assert explorer.gr_figure.data[-1].visible is False
+    assert explorer.traces("gr")[-1].visible is False
     explorer.set(supercell=2, q_range=(0.5, 12.0))
 
 
@@ -181,15 +207,14 @@ def test_dos_panel_from_arrays_or_a_callable() -> None:
     nu = np.linspace(0.0, 8.0, 51)
     values = np.exp(-((nu - 5.0) ** 2))
     explorer = SpectraExplorer(cu(), settings=SpectraSettings(supercell=1, **SMALL), dos=(nu, values))
-    np.testing.assert_allclose(_y(explorer.dos_figure.data[0]), values)
+    np.testing.assert_allclose(_y(explorer.traces("dos")[0]), values)
     explorer.set_prediction("dos", values * 0.9)
-    np.testing.assert_allclose(_y(explorer.dos_figure.data[-1]), values * 0.9)
+    np.testing.assert_allclose(_y(explorer.traces("dos")[-1]), values * 0.9)
     seen = []
     explorer = SpectraExplorer(cu(), settings=SpectraSettings(supercell=1, **SMALL),
                                dos=lambda s: seen.append(s.n_atoms) or (nu, values))
     assert seen == [4]  # called once, with the unit cell
-    assert "no phonon DOS" in SpectraExplorer(cu(), settings=SpectraSettings(supercell=1, **SMALL)) \
-        .dos_figure.layout.title.text
+    assert "no phonon DOS" in SpectraExplorer(cu(), settings=SpectraSettings(supercell=1, **SMALL)).panel_title("dos")
 
 
 # -- loading structures -------------------------------------------------------------------------------------------
@@ -208,7 +233,7 @@ def test_from_file_cif_poscar_xyz_and_from_ase(tmp_path) -> None:
     (tmp_path / "water.xyz").write_text("3\nw\nO 0 0 0.117\nH 0.757 0 -0.469\nH -0.757 0 -0.469\n")
     water = SpectraExplorer.from_file(tmp_path / "water.xyz", settings=SpectraSettings(supercell=1, **SMALL))
     assert not water.structure.periodic and water.controls["supercell"].disabled
-    assert "no cell" in water.powder_figure.layout.title.text
+    assert "no cell" in water.panel_title("powder")
     from_ase = SpectraExplorer.from_ase(atoms, settings=SpectraSettings(supercell=2, **SMALL))
     assert from_ase.state.structure.n_atoms == 32
     molecule = ase.Atoms("CO", positions=[[0, 0, 0], [0, 0, 1.13]])
