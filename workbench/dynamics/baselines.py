@@ -14,7 +14,7 @@
   spaced over ``initial_frequencies`` (the Action-Angle Network's initial frequencies): started near ``H = 0``
   (tiny random quadratic forms) the network does not move ``q``, and on dynamics sampled at ``dt = 1`` with jumps
   up to 10 the loss then sits on a plateau (state MSE about 1 on the coupled oscillators, see
-  ``tests/dynamics/test_models.py``).
+  ``tests/dynamics/test_action_angle_models.py``).
 
 Batches may mix jumps: the steppers run to the largest jump and freeze each sample after its own.
 """
