@@ -47,10 +47,15 @@ from workbench.pipelines.common import (
     name_tuple,
     resolve_config,
 )
-from workbench.pipelines.spectral_filters import exact_spectral_fit
+from workbench.pipelines.spectral_filters import (
+    exact_spectral_fit,
+    filter_mse_loss,
+    filter_result_row,
+    one_filter,
+    predict_filtered,
+)
 from workbench.spectral import (
     FILTERS,
-    SignalBatch,
     SignalGraph,
     collate_signal_graphs,
     encode_graph,
@@ -134,21 +139,6 @@ def image_filter_data(config: ImageFilterConfig, k: int | None = None) -> dict[s
     return out
 
 
-def _column(items: Sequence[SignalGraph], j: int) -> list[SignalGraph]:
-    return [SignalGraph(g.graph, g.signal, g.target[:, j : j + 1]) for g in items]
-
-
-def _loss_fn(model: torch.nn.Module, batch: SignalBatch) -> tuple[torch.Tensor, dict[str, float]]:
-    loss = ((model(batch) - batch.target.to(torch.float32)) ** 2).mean()
-    return loss, {"mse": float(loss.detach())}
-
-
-@torch.no_grad()
-def _predict(model: torch.nn.Module, batch: SignalBatch) -> torch.Tensor:
-    model.eval()
-    return model(batch)[:, 0].double()
-
-
 def _build(name: str, config: ImageFilterConfig) -> torch.nn.Module:
     torch.manual_seed(config.seed)
     if name == "gin":
@@ -180,32 +170,28 @@ def run_image_filter_learning(config: ImageFilterConfig | None = None,
     rows = []
     for j, name in enumerate(config.filters):
         y = tests["all"][0].target[:, j]
-        scale = float((y**2).mean())
         for model_name in config.models:
             if model_name == "exact_ls":
                 t0 = time.perf_counter()
                 pred = exact_spectral_fit(sets["all"]["train"], sets["all"]["test"], j, config.ls_basis)
-                rows.append({"filter": name, "model": model_name, "test_mse": float(((pred - y) ** 2).mean()),
-                             "relative_mse": float(((pred - y) ** 2).mean()) / scale, "sign_flip_change": 0.0,
-                             "basis_change_change": 0.0, "seconds": time.perf_counter() - t0,
-                             "parameters": config.ls_basis})
+                rows.append(filter_result_row(name, model_name, pred, y, time.perf_counter() - t0)
+                            | {"parameters": config.ls_basis})
                 continue
             data = sets["partial" if model_name == "signnet_k" else "all"]
-            models, fits, _ = fit_models([model_name], lambda m: _build(m, config), _loss_fn,
-                                         _column(data["train"], j), _column(data["val"], j),
+            models, fits, _ = fit_models([model_name], lambda m: _build(m, config), filter_mse_loss,
+                                         one_filter(data["train"], j), one_filter(data["val"], j),
                                          cosine_train_config(config), out / name,
                                          collate_fn=collate_signal_graphs)
             model = models[model_name]
             load_best_weights(model, fits[model_name])
             batch, flipped, rotated = (b.with_graphs(b.graphs) for b in
                                        tests["partial" if model_name == "signnet_k" else "all"])
-            pred = _predict(model, batch)
-            rows.append({"filter": name, "model": model_name, "test_mse": float(((pred - y) ** 2).mean()),
-                         "relative_mse": float(((pred - y) ** 2).mean()) / scale,
-                         "sign_flip_change": float((_predict(model, flipped) - pred).abs().max()),
-                         "basis_change_change": float((_predict(model, rotated) - pred).abs().max()),
-                         "seconds": float(fits[model_name].history["seconds"].iloc[-1]),
-                         "parameters": sum(p.numel() for p in model.parameters())})
+            pred = predict_filtered(model, batch)
+            rows.append(filter_result_row(
+                name, model_name, pred, y, float(fits[model_name].history["seconds"].iloc[-1]),
+                sign_flip_change=float((predict_filtered(model, flipped) - pred).abs().max()),
+                basis_change_change=float((predict_filtered(model, rotated) - pred).abs().max()))
+                | {"parameters": sum(p.numel() for p in model.parameters())})
     results = pd.DataFrame(rows)
     results.to_csv(out / "results.csv", index=False)
     table = results.pivot(index="filter", columns="model", values="test_mse")

@@ -138,7 +138,8 @@ def filter_graphs(count: int, config: FilterRunConfig, generator: torch.Generato
     return out
 
 
-def _one_filter(items: list[SignalGraph], j: int) -> list[SignalGraph]:
+def one_filter(items: Sequence[SignalGraph], j: int) -> list[SignalGraph]:
+    """The signal graphs with only their ``j``-th filter's target (``target [n, 1]``)."""
     return [SignalGraph(g.graph, g.signal, g.target[:, j : j + 1]) for g in items]
 
 
@@ -166,15 +167,27 @@ def exact_spectral_fit(train: Sequence[SignalGraph], test: Sequence[SignalGraph]
     return (_ls_features(test, centres, width) @ coef)[:, 0]
 
 
-def _loss_fn(model: torch.nn.Module, batch: SignalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+def filter_mse_loss(model: torch.nn.Module, batch: SignalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    """Mean squared error of the filtered signal (the filter pipelines' training loss)."""
     loss = ((model(batch) - batch.target.to(torch.float32)) ** 2).mean()
     return loss, {"mse": float(loss.detach())}
 
 
 @torch.no_grad()
-def _predict(model: torch.nn.Module, batch: SignalBatch) -> torch.Tensor:
+def predict_filtered(model: torch.nn.Module, batch: SignalBatch) -> torch.Tensor:
+    """``[N]`` float64 predictions of a one-output filter model in eval mode."""
     model.eval()
     return model(batch)[:, 0].double()
+
+
+def filter_result_row(filter_name: str, model_name: str, pred: torch.Tensor, target: torch.Tensor, seconds: float,
+                      sign_flip_change: float = 0.0, basis_change_change: float = 0.0) -> dict[str, Any]:
+    """One ``results.csv`` row: test MSE of ``pred`` against ``target`` (both ``[N]``), the MSE relative to the
+    targets' mean square, the invariance changes and the seconds taken."""
+    mse = float(((pred - target) ** 2).mean())
+    return {"filter": filter_name, "model": model_name, "test_mse": mse,
+            "relative_mse": mse / float((target**2).mean()), "sign_flip_change": sign_flip_change,
+            "basis_change_change": basis_change_change, "seconds": seconds}
 
 
 def run_filter_learning(config: FilterRunConfig | None = None, output_dir: str | Path = "runs/spectral_filters",
@@ -196,31 +209,26 @@ def run_filter_learning(config: FilterRunConfig | None = None, output_dir: str |
     rows = []
     for j, name in enumerate(config.filters):
         y = test_batch.target[:, j]
-        scale = float((y**2).mean())
-        train, val = _one_filter(sets["train"], j), _one_filter(sets["val"], j)
+        train, val = one_filter(sets["train"], j), one_filter(sets["val"], j)
         batch_j = SignalBatch(test_batch.graphs, test_batch.signal, test_batch.target[:, j : j + 1])
 
         def build(encoding: str) -> torch.nn.Module:
             torch.manual_seed(config.seed)
             return SpectralFilterNet(encoding, config.k, 1, config.hidden, config.layers)
 
-        t0 = time.perf_counter()
-        models, fits, _ = fit_models(nets, build, _loss_fn, train, val, cosine_train_config(config),
+        models, fits, _ = fit_models(nets, build, filter_mse_loss, train, val, cosine_train_config(config),
                                      out / name, collate_fn=collate_signal_graphs)
         for enc, model in models.items():
             load_best_weights(model, fits[enc])
-            pred = _predict(model, batch_j)
-            rows.append({"filter": name, "model": enc, "test_mse": float(((pred - y) ** 2).mean()),
-                         "relative_mse": float(((pred - y) ** 2).mean()) / scale,
-                         "sign_flip_change": float((_predict(model, flipped) - pred).abs().max()),
-                         "basis_change_change": float((_predict(model, rotated) - pred).abs().max()),
-                         "seconds": float(fits[enc].history["seconds"].iloc[-1])})
+            pred = predict_filtered(model, batch_j)
+            rows.append(filter_result_row(
+                name, enc, pred, y, float(fits[enc].history["seconds"].iloc[-1]),
+                sign_flip_change=float((predict_filtered(model, flipped) - pred).abs().max()),
+                basis_change_change=float((predict_filtered(model, rotated) - pred).abs().max())))
         if "exact_ls" in config.models:
             t0 = time.perf_counter()
             pred = exact_spectral_fit(sets["train"], sets["test"], j, config.ls_basis)
-            rows.append({"filter": name, "model": "exact_ls", "test_mse": float(((pred - y) ** 2).mean()),
-                         "relative_mse": float(((pred - y) ** 2).mean()) / scale, "sign_flip_change": 0.0,
-                         "basis_change_change": 0.0, "seconds": time.perf_counter() - t0})
+            rows.append(filter_result_row(name, "exact_ls", pred, y, time.perf_counter() - t0))
     results = pd.DataFrame(rows)
     results.to_csv(out / "results.csv", index=False)
     table = results.pivot(index="filter", columns="model", values="test_mse")
