@@ -39,11 +39,14 @@ chromium:
 demo: setup
 	$(BIN)/workbench run notebooks/pipelines/qm9.ipynb
 
+# every core (at most 4 workers); tests/conftest.py keeps each module, and all browser tests, on one worker
+PARALLEL := -n auto --maxprocesses 4 --dist loadfile
+
 test: setup chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not browser and not slow"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not browser and not slow"
 
 lab: setup
 	@# a copy: outputs and the runs/ the notebooks write never land in the tracked notebooks/

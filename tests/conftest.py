@@ -6,6 +6,13 @@ through :func:`shared_data_dir`.
 Timeouts: every fixed timeout in the tests is ``timeouts.scaled(default)``, the default times
 ``$WORKBENCH_TEST_TIMEOUT_FACTOR`` (default 1; see tests/timeouts.py). The factor is read and validated here,
 before any test runs, and shown in pytest's header.
+
+Parallel runs (``make test`` uses ``pytest -n auto --maxprocesses 4 --dist loadfile``, pytest-xdist): every test
+module is one work unit, so a module's fixtures (a pipeline trained once and checked by many tests) run once, on
+one worker; all browser tests (tests/browser) form a single unit (``pytest_xdist_make_scheduler`` below), so one
+JupyterLab and one Chromium serve them in turn instead of one per worker competing for the CPU. Each worker gets an equal share of the cores for torch and
+for the kernels it starts (``OMP_NUM_THREADS``), so two workers on two cores do not oversubscribe them.
+A plain ``pytest`` (no ``-n``) runs everything in one process, as before.
 """
 
 from __future__ import annotations
@@ -15,6 +22,10 @@ import os
 # Triton kernels run in its interpreter on CPU machines. The variable must be set before triton is first imported
 # (e3nn imports it), so it is set here, before any test module is collected. Nothing else on CPU uses Triton.
 os.environ.setdefault("TRITON_INTERPRET", "1")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # a share of the cores per worker, for torch here and for the notebook kernels and subprocesses it starts
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
 from pathlib import Path
 
 import pytest
@@ -29,6 +40,28 @@ def pytest_configure(config: pytest.Config) -> None:
         timeout_factor()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+BROWSER_SCOPE = "tests/browser"
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; plain pytest runs never call it
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with all browser tests in one work unit (see the module docstring)."""
+    from xdist.scheduler import LoadFileScheduling  # pytest-xdist is only present when -n is used
+
+    if config.getoption("dist") != "loadfile":
+        return None
+
+    class BrowserTogetherScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return BROWSER_SCOPE if scope.startswith(BROWSER_SCOPE + "/") else scope
+
+    return BrowserTogetherScheduling(config, log)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

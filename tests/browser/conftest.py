@@ -25,6 +25,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -119,8 +120,11 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     ]
     if "--allow-root" not in argv:
         argv.append("--allow-root")
+    # a short runtime dir: the kernels' IPC sockets live there, and a Unix socket path may not exceed 107 bytes
+    # (pytest-xdist's temp dirs, .../popen-gw1/jupyterlab0/runtime/kernel-<uuid>-ipc-1, are longer)
+    runtime = Path(tempfile.mkdtemp(prefix="wb-lab-"))
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(user_settings), JUPYTERLAB_WORKSPACES_DIR=str(workspaces),
-               JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONUNBUFFERED="1")
+               JUPYTER_RUNTIME_DIR=str(runtime), PYTHONUNBUFFERED="1")
     log = base / "server.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(argv, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -135,6 +139,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=scaled(10))
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _wait_for_server(server: LabServer) -> None:
