@@ -71,8 +71,8 @@ def metis_partition(adjacency: Any, num_parts: int = 2, seed: int = 0,
     xadj, adjncy, ew = _csr_arrays(a)
     options = pymetis.Options(seed=int(seed))
     vw = None if node_weights is None else np.maximum(np.rint(node_weights), 1).astype(np.int64).tolist()
-    _, parts = pymetis.part_graph(k, xadj=xadj.tolist(), adjncy=adjncy.tolist(), eweights=ew.tolist(),
-                                  vweights=vw, recursive=k == 2, options=options)
+    graph = pymetis.CSRAdjacency(xadj, adjncy)
+    _, parts = pymetis.part_graph(k, graph, eweights=ew.tolist(), vweights=vw, recursive=k == 2, options=options)
     return np.asarray(parts, dtype=np.int64)
 
 
@@ -82,7 +82,7 @@ def metis_nested_dissection(adjacency: Any) -> np.ndarray:
     pymetis = require_pymetis()
     a = check_adjacency(adjacency)
     xadj, adjncy, _ = _csr_arrays(a)
-    perm, _ = pymetis.nested_dissection(xadj=xadj.tolist(), adjncy=adjncy.tolist())
+    perm, _ = pymetis.nested_dissection(pymetis.CSRAdjacency(xadj, adjncy))
     return np.asarray(perm, dtype=np.int64)
 
 

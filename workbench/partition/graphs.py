@@ -240,7 +240,9 @@ def laplacian_2d(nx: int, ny: int) -> sp.csc_matrix:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     t = lambda m: sp.diags([-np.ones(m - 1), 2 * np.ones(m), -np.ones(m - 1)], [-1, 0, 1])  # noqa: E731
-    return sp.csc_matrix(sp.kron(sp.identity(ny), t(nx)) + sp.kron(t(ny), sp.identity(nx)))
+    m = sp.csc_matrix(sp.kron(sp.identity(ny), t(nx)) + sp.kron(t(ny), sp.identity(nx)))
+    m.eliminate_zeros()
+    return m
 
 
 def laplacian_3d(nx: int, ny: int, nz: int) -> sp.csc_matrix:
@@ -251,8 +253,10 @@ def laplacian_3d(nx: int, ny: int, nz: int) -> sp.csc_matrix:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     t = lambda m: sp.diags([-np.ones(m - 1), 2 * np.ones(m), -np.ones(m - 1)], [-1, 0, 1])  # noqa: E731
     i_x, i_y, i_z = sp.identity(nx), sp.identity(ny), sp.identity(nz)
-    return sp.csc_matrix(sp.kron(i_z, sp.kron(i_y, t(nx))) + sp.kron(i_z, sp.kron(t(ny), i_x))
-                         + sp.kron(t(nz), sp.kron(i_y, i_x)))
+    m = sp.csc_matrix(sp.kron(i_z, sp.kron(i_y, t(nx))) + sp.kron(i_z, sp.kron(t(ny), i_x))
+                      + sp.kron(t(nz), sp.kron(i_y, i_x)))
+    m.eliminate_zeros()
+    return m
 
 
 def graph_from_matrix(matrix: Any, coords: np.ndarray | None = None, name: str = "matrix") -> PartitionGraph:
