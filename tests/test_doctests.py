@@ -54,6 +54,16 @@ ENTRY_POINTS = [
     ("workbench.models.phonon_dos", "PeriodicDOSMACE"),
     ("workbench.models.filter_baselines", ""),
     ("workbench.spectral.images", ""),
+    ("workbench.partition", ""),
+    ("workbench.partition.graphs", ""),
+    ("workbench.partition.metrics", ""),
+    ("workbench.partition.baselines", ""),
+    ("workbench.partition.coarsening", ""),
+    ("workbench.partition.refinement", ""),
+    ("workbench.partition.nested_dissection", ""),
+    ("workbench.partition.gnn_partitioner", ""),
+    ("workbench.partition.rl_refinement", ""),
+    ("workbench.pipelines.partitioning", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

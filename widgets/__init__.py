@@ -27,6 +27,7 @@ from widgets.eigenvector_explorer import EigenvectorExplorer
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
+from widgets.partition_plots import cut_vs_size_figure, partition_mesh_figure, sparsity_figure
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
     confusion_figure,
@@ -43,6 +44,9 @@ from widgets.spectral_plots import eigenvector_grid_figure, invariance_bars_figu
 from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
+    "cut_vs_size_figure",
+    "partition_mesh_figure",
+    "sparsity_figure",
     "EquivarianceExplorer",
     "SpectraExplorer",
     "SpectraSettings",

@@ -6,7 +6,8 @@ e3nn's basis as ``wb.o3``), ``wb.nn`` (equivariant layers), ``wb.kernels`` (Trit
 with manifests and interop), ``wb.train`` (the fitting loop), ``wb.equivariance`` (Lie derivative and equivariance
 errors), ``wb.spectral`` (Laplacian eigenvectors, their sign/basis ambiguities, RWSE), ``wb.scattering`` (Debye
 I(Q)/S(Q), pair distribution functions, powder patterns), ``wb.dynamics`` (Hamiltonian systems,
-Action-Angle Networks and their baselines) and ``wb.pipelines`` (the
+Action-Angle Networks and their baselines), ``wb.partition`` (graph partitioning, nested dissection, GNN and RL
+partitioners against METIS) and ``wb.pipelines`` (the
 functions the pipeline notebooks call).  Nothing in ``workbench`` imports Jupyter
 or plotting libraries; widgets live in the ``widgets`` package.
 
@@ -25,6 +26,7 @@ from workbench import (
                        kernels,
                        models,
                        nn,
+                       partition,
                        pipelines,
                        scattering,
                        spectral,
@@ -44,6 +46,7 @@ __all__ = [
     "models",
     "nn",
     "o3",
+    "partition",
     "pipelines",
     "scattering",
     "spectral",
