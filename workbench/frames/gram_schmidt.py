@@ -72,7 +72,9 @@ def _accept(axes: torch.Tensor, count: torch.Tensor, v: torch.Tensor, tol: torch
             ) -> tuple[torch.Tensor, torch.Tensor]:
     """Try to add candidate ``v [N, d]`` as the next axis of every node (where its residual is long enough)."""
     k = axes.shape[1]
-    residual = v - torch.einsum("nkd,nk->nd", axes, torch.einsum("nkd,nd->nk", axes, v))
+    residual = v
+    for _ in range(2):  # project twice ("twice is enough"): orthogonal to rounding even for near-parallel inputs
+        residual = residual - torch.einsum("nkd,nk->nd", axes, torch.einsum("nkd,nd->nk", axes, residual))
     norm = residual.norm(dim=1)
     ok = (norm > tol) & (count < k)
     unit = residual / norm.clamp_min(torch.finfo(v.dtype).tiny).clamp_min(tol)[:, None]
