@@ -26,8 +26,8 @@ from widgets.dynamics_plots import (
 from widgets.eigenvector_explorer import EigenvectorExplorer
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
-from widgets.normals_plots import abs_cos_bars_figure, normals_figure
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
+from widgets.normals_plots import abs_cos_bars_figure, normals_figure
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
     confusion_figure,

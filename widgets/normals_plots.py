@@ -27,8 +27,8 @@ def _segments(points: np.ndarray, vectors: np.ndarray) -> tuple[list, list, list
 def normals_figure(points, normals=None, predicted: Mapping[str, object] | None = None, length: float = 0.15,
                    max_arrows: int = 400, title: str = "") -> go.Figure:
     """3D view of ``points [P, 3]`` with ``normals [P, 3]`` (green arrows) and each ``predicted[name] [P, 3]`` (one
-    arrow trace per model, sign aligned with the true normal; hover gives ``|cos|``). Arrows have length
-    ``length`` (units of the points); at most ``max_arrows`` evenly spaced points carry arrows. Rotate with the mouse."""
+    arrow trace per model, sign aligned with the true normal, mean ``|cos|`` in the legend). Arrows have length
+    ``length`` (units of the points); at most ``max_arrows`` evenly spaced points carry arrows. Drag to rotate."""
     pts = np.asarray(points, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 3 or not np.isfinite(pts).all():
         raise ValueError(f"points must be a finite [P, 3] array, got shape {pts.shape}")

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.data.normals import (SURFACES, build_normals, load_shipped_normals, make_normals_dataset, read_off,
-                                    read_point_file, sample_surface)
+from workbench.data.normals import (
+    SURFACES,
+    build_normals,
+    load_shipped_normals,
+    make_normals_dataset,
+    read_off,
+    read_point_file,
+    sample_surface,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench.frames import (FramesMPNN, FramesPointNet2, LearnedFrames, PCAFrames, gram_schmidt_frames, knn_graph)
+from workbench.frames import FramesMPNN, FramesPointNet2, LearnedFrames, PCAFrames, gram_schmidt_frames, knn_graph
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench.frames import (FramesMPNN, FramesPointNet2, LearnedFrames, PCAFrames, ShapeMACENormals, TensorReps,
-                              gram_schmidt_frames, knn_graph)
+from workbench.frames import (
+    FramesMPNN,
+    FramesPointNet2,
+    LearnedFrames,
+    PCAFrames,
+    ShapeMACENormals,
+    TensorReps,
+    gram_schmidt_frames,
+    knn_graph,
+)
 from workbench.groups import o3
 
 pytestmark = pytest.mark.unit

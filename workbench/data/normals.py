@@ -149,7 +149,7 @@ def make_normals_dataset(n_per_surface: int = 8, num_points: int = 256, *, seed:
     rng = np.random.default_rng(seed)
     rng_transform = np.random.default_rng([seed, 1])  # its own stream: every transform sees the same clouds
     pts, nrm, kinds, mats = [], [], [], []
-    for s, kind in enumerate(surfaces):
+    for kind in surfaces:
         for _ in range(n_per_surface):
             if nonuniform > 0:
                 x, n = sample_surface(kind, 4 * num_points, rng)
@@ -260,7 +260,8 @@ def read_point_file(path: str | Path, num_points: int | None = None, seed: int =
     if suffix == ".off":
         return sample_mesh(*read_off(path), num_points or 1024, rng)
     if suffix not in (".xyz", ".txt", ".pts", ".csv"):
-        raise ValueError(f"{path}: unknown format {suffix!r}; expected .off or .xyz/.txt/.pts/.csv rows 'x y z nx ny nz'")
+        raise ValueError(f"{path}: unknown format {suffix!r}; expected .off, or .xyz/.txt/.pts/.csv rows "
+                         "'x y z nx ny nz'")
     rows = [r.replace(",", " ").split() for r in path.read_text(encoding="utf-8").splitlines() if r.strip()]
     try:
         data = np.array([[float(v) for v in r] for r in rows])

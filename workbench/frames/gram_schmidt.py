@@ -27,10 +27,8 @@ Examples:
     >>> from workbench.frames import gram_schmidt_frames
     >>> v = torch.tensor([[[2., 0., 0.], [1., 3., 0.], [0., 0., -1.]]], dtype=torch.float64)
     >>> f = gram_schmidt_frames(v)
-    >>> f.matrix[0]
-    tensor([[ 1.,  0.,  0.],
-            [ 0.,  1.,  0.],
-            [ 0.,  0., -1.]], dtype=torch.float64)
+    >>> f.matrix[0].tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, -1.0]]   # det -1: left-handed input
+    True
     >>> bool(f.degenerate[0])
     False
 """

@@ -18,8 +18,7 @@ changed config, and writes ``metrics.json``, per-model ``metrics.csv`` and a ``c
   simulated oscillators, Kepler orbits or the double pendulum: test error and cost against the time jump.
 """
 
-from workbench.pipelines import action_angle, common, compare, jets, qm9, shapes
-from workbench.pipelines import normals
+from workbench.pipelines import action_angle, common, compare, jets, normals, qm9, shapes
 from workbench.pipelines.action_angle import ActionAngleRunConfig, run_action_angle
 from workbench.pipelines.compare import compare_models
 from workbench.pipelines.jets import JetsRunConfig, run_jets

@@ -49,11 +49,25 @@ import torch
 from workbench.data.normals import SURFACES, NormalsDataset, make_normals_dataset
 from workbench.equivariance import MatrixAction, equivariance_error, local_equivariance_error, so3_on_points
 from workbench.equivariance.actions import random_rotation_parameters, so3_generators_vector
-from workbench.frames import (FramesMPNN, FramesPointNet2, PCAFrames, RandomO3VectorAugmentation, ShapeMACENormals,
-                              knn_graph)
+from workbench.frames import (
+    FramesMPNN,
+    FramesPointNet2,
+    PCAFrames,
+    RandomO3VectorAugmentation,
+    ShapeMACENormals,
+    knn_graph,
+)
 from workbench.models.shapes import normalize_clouds
-from workbench.pipelines.common import (check_integers, check_model_names, check_numbers, cosine_train_config,
-                                        fit_models, guard_run_folder, name_tuple, resolve_config)
+from workbench.pipelines.common import (
+    check_integers,
+    check_model_names,
+    check_numbers,
+    cosine_train_config,
+    fit_models,
+    guard_run_folder,
+    name_tuple,
+    resolve_config,
+)
 from workbench.pipelines.compare import compare_models
 from workbench.train import load_best_weights
 
