@@ -55,6 +55,12 @@ ALLOWED["partition"] = {"checks"}
 ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"partition"}
 ALLOWED["__init__"] = ALLOWED["__init__"] | {"partition"}
 ALLOWED["widgets"] = ALLOWED["widgets"] | {"partition"}
+# Tensor Frames: local frames and the wrapper on groups/nn, its point-cloud models on models (ShapeMACE, the cloud
+# normalization); the normals pipeline trains them
+ALLOWED["frames"] = {"checks", "groups", "nn", "models"}
+ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"frames"}
+ALLOWED["__init__"] = ALLOWED["__init__"] | {"frames"}
+ALLOWED["widgets"] = ALLOWED["widgets"] | {"frames"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",

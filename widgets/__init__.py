@@ -27,6 +27,7 @@ from widgets.eigenvector_explorer import EigenvectorExplorer
 from widgets.equivariance_explorer import EquivarianceExplorer
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
+from widgets.normals_plots import abs_cos_bars_figure, normals_figure
 from widgets.partition_plots import cut_vs_size_figure, partition_mesh_figure, sparsity_figure
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
@@ -47,6 +48,8 @@ __all__ = [
     "cut_vs_size_figure",
     "partition_mesh_figure",
     "sparsity_figure",
+    "abs_cos_bars_figure",
+    "normals_figure",
     "EquivarianceExplorer",
     "SpectraExplorer",
     "SpectraSettings",

@@ -32,6 +32,7 @@ DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "jets": ("workbench.data.jets", "generate_shipped_jets", "data/jets"),
     "qm9_penalized_logp": ("workbench.data.molecular_graphs", "build_qm9_penalized_logp", "data/qm9_penalized_logp"),
     "spectra": ("workbench.scattering.spectra_data", "build_spectra_dataset", "data/spectra"),
+    "normals": ("workbench.data.normals", "build_normals", "data/normals"),
 }
 
 

@@ -25,6 +25,8 @@ NOTEBOOKS = runner.find_notebooks()
 # with OMP_NUM_THREADS=1; jets.ipynb 75 s / 46 CPU-s, START_HERE 36 s / 13 CPU-s), and with two full-QM9 trainings
 # beside the suite (2026-12-06) qm9, jets and shapes overran 120 s in one cell. Heavier load: raise the factor.
 TIME_LIMIT_S = 180
+# pipelines/normals.ipynb (Tensor Frames, found by runner.find_notebooks like every notebook): 43 s wall / 35 CPU-s at
+# load ~20 on 2 cores with OMP_NUM_THREADS=1 (2026-12-07)
 
 
 def _id(path: Path) -> str:

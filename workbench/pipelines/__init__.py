@@ -12,14 +12,17 @@ changed config, and writes ``metrics.json``, per-model ``metrics.csv`` and a ``c
   regression on aligned shapes, tested on aligned, rotated, rotated + reflected.
 - :func:`run_jets`: the Lorentz G-MACE against LorentzNet-style and Deep Sets taggers and the physics baselines
   (jet-mass cut, N-subjettiness classifier), tested on boosted jets.
+- :func:`run_normals`: Tensor-Frames PointNet++ and MPNN against the same networks without frames, with rotation
+  augmentation, and ShapeMACE, on surface normals of O(3)-transformed clouds.
 - :func:`run_action_angle`: the Action-Angle Network against Euler-update, Neural ODE and Hamiltonian networks on
   simulated oscillators, Kepler orbits or the double pendulum: test error and cost against the time jump.
 """
 
-from workbench.pipelines import action_angle, common, compare, jets, qm9, shapes
+from workbench.pipelines import action_angle, common, compare, jets, normals, qm9, shapes
 from workbench.pipelines.action_angle import ActionAngleRunConfig, run_action_angle
 from workbench.pipelines.compare import compare_models
 from workbench.pipelines.jets import JetsRunConfig, run_jets
+from workbench.pipelines.normals import NormalsRunConfig, run_normals
 from workbench.pipelines.qm9 import QM9RunConfig, run_qm9
 from workbench.pipelines.shapes import ShapesRunConfig, run_shapes
 
@@ -34,6 +37,9 @@ __all__ = [
     "compare",
     "compare_models",
     "jets",
+    "normals",
+    "NormalsRunConfig",
+    "run_normals",
     "qm9",
     "run_jets",
     "run_qm9",
