@@ -10,9 +10,9 @@ before any test runs, and shown in pytest's header.
 Parallel runs (``make test`` uses ``pytest -n auto --maxprocesses 4 --dist loadfile``, pytest-xdist): every test
 module is one work unit, so a module's fixtures (a pipeline trained once and checked by many tests) run once, on
 one worker; all browser tests (tests/browser) form a single unit (``pytest_xdist_make_scheduler`` below), so one
-JupyterLab and one Chromium serve them in turn instead of one per worker competing for the CPU. Each worker gets an equal share of the cores for torch and
-for the kernels it starts (``OMP_NUM_THREADS``), so two workers on two cores do not oversubscribe them.
-A plain ``pytest`` (no ``-n``) runs everything in one process, as before.
+JupyterLab and one Chromium serve them in turn instead of one per worker competing for the CPU. Each worker
+gets an equal share of the cores for torch and for the kernels it starts (``OMP_NUM_THREADS``), so two workers on
+two cores do not oversubscribe them. A plain ``pytest`` (no ``-n``) runs everything in one process.
 """
 
 from __future__ import annotations

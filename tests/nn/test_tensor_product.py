@@ -175,6 +175,28 @@ def test_double_backward(float64_default):
     assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c), (x1, x2, w))
 
 
+@pytest.mark.parametrize("rows", [None, 32])  # one block, and the chunked path that fills a preallocated output
+@pytest.mark.parametrize("mode", ["uvw", "uvu"])
+def test_forward_mode_jvp_equals_central_difference(mode, rows, float64_default):
+    """torch.func.jvp (what the Lie derivative uses) runs through every evaluator with autograd off; the uvu path
+    must not write into preallocated outputs then (out= refuses forward-mode tangents)."""
+    irreps = "8x0e+8x1o+8x2e"
+    tp = TensorProduct(irreps, "0e+1o+2e", irreps, instructions(mode, irreps, "0e+1o+2e", irreps),
+                       shared_weights=False)
+    if rows is not None:
+        key = "uvu" if mode == "uvu" else "grouped"
+        field = "rows" if mode == "uvu" else "chunk_rows"
+        tp.plans[key].plan = replace(tp.plans[key].plan, **{field: rows})
+    x1, x2 = o3.Irreps(irreps).randn(100, -1), o3.Irreps("0e+1o+2e").randn(100, -1)
+    w = torch.randn(100, tp.weight_numel)
+    dx1, dx2 = torch.randn_like(x1), torch.randn_like(x2)
+    with torch.no_grad():
+        _, tangent = torch.func.jvp(lambda a, b: tp(a, b, w), (x1, x2), (dx1, dx2))
+        h = 1e-5
+        central = (tp(x1 + h * dx1, x2 + h * dx2, w) - tp(x1 - h * dx1, x2 - h * dx2, w)) / (2 * h)
+    assert rel_err(tangent, central) <= 1e-8
+
+
 def test_float32_and_float64_dtypes():
     ins = instructions("uvw")
     tp = TensorProduct(IN1, IN2, OUT, ins)

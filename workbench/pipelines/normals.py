@@ -235,16 +235,12 @@ def _mirror_action() -> MatrixAction:
 
 def equivariance_report(model: torch.nn.Module, points: torch.Tensor, seed: int = 0) -> dict[str, float]:
     """Relative equivariance error of ``model`` (evaluated in float64 on a copy) under 4 random rotations and 4
-    rotations times the mirror, and its LEE (mean over the three rotation generators), on ``points [B, P, 3]``.
-    ``lee`` is None where forward-mode autodiff cannot run through the model (ShapeMACE's tensor products)."""
+    rotations times the mirror, and its LEE (mean over the three rotation generators), on ``points [B, P, 3]``."""
     m = copy.deepcopy(model).double().eval()
     x = points.double()
     rot = equivariance_error(m, x, so3_on_points(), so3_on_points(), group_samples=4, seed=seed)
     mirror = equivariance_error(m, x, _mirror_action(), _mirror_action(), group_samples=4, seed=seed + 1)
-    try:
-        lee: float | None = float(local_equivariance_error(m, x, so3_on_points(), so3_on_points())["lee"].mean())
-    except RuntimeError:  # forward-mode AD refused (the project's uvu tensor product writes with out=): no LEE
-        lee = None
+    lee = float(local_equivariance_error(m, x, so3_on_points(), so3_on_points())["lee"].mean())
     return {"equivariance_error_rotation": rot.max_relative, "equivariance_error_reflection": mirror.max_relative,
             "lee": lee}
 

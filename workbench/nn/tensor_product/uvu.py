@@ -155,6 +155,15 @@ def build(spec: ProductSpec) -> UvuEvaluator | None:
     return UvuEvaluator(plan, weight_index, couplings)
 
 
+def _differentiated(*tensors: torch.Tensor) -> bool:
+    """True when autograd records these tensors or a torch.func transform (``jvp``, ``vmap``, ``grad``) wraps
+    them: then the evaluator must not write into preallocated outputs (``out=``), which neither supports."""
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return True
+    # torch.func's own query (no public equivalent): forward-mode tangents are invisible to requires_grad
+    return torch._C._are_functorch_transforms_active()
+
+
 class UvuEvaluator(torch.nn.Module):
     """Evaluates a :class:`UvuPlan`: ``forward(x1 [n, d1], x2 [n, d2], w [W] or [n, W]) -> [n, d_out]``.
 
@@ -174,7 +183,7 @@ class UvuEvaluator(torch.nn.Module):
         n, rows, shared = x1.shape[0], plan.rows, w.dim() == 1
         if n <= rows or torch.compiler.is_compiling() or torch.jit.is_scripting():
             return self._chunk(x1, x2, w, None)
-        needs_grad = torch.is_grad_enabled() and (x1.requires_grad or x2.requires_grad or w.requires_grad)
+        needs_grad = _differentiated(x1, x2, w)
         if needs_grad:
             # autograd: concatenate the chunks (in-place writes would make backward clone the output per chunk)
             x1s, x2s = x1.split(rows), x2.split(rows)
@@ -194,7 +203,7 @@ class UvuEvaluator(torch.nn.Module):
         # split (not narrow) so that backward concatenates instead of zero-filling a full-size gradient per piece
         x1_segments = x1.split(plan.in1_sizes, dim=1)
         wb = w.unsqueeze(0) if w.dim() == 1 else w
-        needs_grad = torch.is_grad_enabled() and (x1.requires_grad or x2.requires_grad or w.requires_grad)
+        needs_grad = _differentiated(x1, x2, w)
         # weight rows as views (unbind: no gather forward, one stack backward); measured faster with autograd
         # or long rows, while a contiguous per-group gather wins for short rows without autograd
         use_rows = plan.single_mul and (needs_grad or plan.groups[0].mul >= 64)
