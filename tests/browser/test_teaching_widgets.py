@@ -126,4 +126,6 @@ def test_tutorial_runs_and_renders_offline(lab_server, guarded_page, name: str) 
         page.wait_for_function("([s, n]) => document.querySelectorAll(s).length >= n", arg=[selector, minimum],
                                timeout=scaled_ms(60))
     failed = page.locator(".jp-OutputArea-output", has_text="Error displaying widget")
-    assert failed.count() == 0, "a widget failed to render"
+    assert failed.count() == 0, (f"{failed.count()} widget outputs failed to render; first: "
+                                 f"{failed.first.inner_text()[:500]!r}; console errors: "
+                                 f"{guarded_page.console_errors[:5]}")
