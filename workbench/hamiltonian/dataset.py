@@ -210,4 +210,4 @@ def load_hamiltonians(name: str = "water", folder: str | Path | None = None, ver
                     "S": t("rotation_S")}
     return HamiltonianData(name=name, z=z, pos=t("positions"), H=triu_to_full(t("H"), n), S=triu_to_full(t("S"), n),
                            energy=t("energy"), forces=t("forces"), orbital_energies=t("orbital_energies"),
-                           nocc=int(a["nocc"]), basis=basis, rotation=rotation)
+                           nocc=int(np.asarray(a["nocc"]).reshape(-1)[0]), basis=basis, rotation=rotation)

@@ -49,7 +49,9 @@ def orbital_metrics(H_pred: torch.Tensor, S_pred: torch.Tensor, H_true: torch.Te
     """PhiSNet's test metrics over a batch ``[N, n, n]`` of one molecule (``nocc`` doubly occupied orbitals).
 
     Returns ``H_mae_uEh`` (all matrix entries, µEh), ``S_mae`` (dimensionless), ``eps_occ_mae_uEh`` and
-    ``eps_occ_mae_meV`` (occupied orbital energies from predicted ``H, S`` vs from true ones), ``homo_mae_meV``,
+    ``eps_occ_mae_meV`` (occupied orbital energies of the predicted ``H`` vs the true ones; both eigenproblems use
+    the **true** overlap ``S_true``, which is exact and cheap from the geometry and basis, as QHNet does, so that
+    a predicted ``S`` that is not positive definite early in training cannot break the evaluation), ``homo_mae_meV``,
     ``lumo_mae_meV``, ``gap_mae_meV``, ``psi_cosine`` (mean over occupied orbitals of ``|c_pred . c_true| /
     (|c_pred| |c_true|)``, coefficient vectors as PhiSNet compares them).
     """
@@ -61,7 +63,7 @@ def orbital_metrics(H_pred: torch.Tensor, S_pred: torch.Tensor, H_true: torch.Te
     if not 1 <= int(nocc) < n:
         raise ValueError(f"nocc must be in [1, {n}) (doubly occupied orbitals), got {nocc}")
     with torch.no_grad():
-        e_p, C_p = generalized_eigh(H_pred.double(), S_pred.double())
+        e_p, C_p = generalized_eigh(H_pred.double(), S_true.double())
         e_t, C_t = generalized_eigh(H_true.double(), S_true.double())
         occ = slice(0, int(nocc))
         homo, lumo = int(nocc) - 1, int(nocc)
@@ -84,8 +86,8 @@ def hamiltonian_loss(H_pred: torch.Tensor, S_pred: torch.Tensor, H_true: torch.T
                      eps_true: torch.Tensor | None = None, nocc: int | None = None, eps_weight: float = 0.0,
                      h_scale: float = 1.0, s_scale: float = 1.0) -> torch.Tensor:
     """Mean squared error on ``H / h_scale`` and ``S / s_scale`` (all ``[N, n, n]``), plus ``eps_weight`` x the MSE
-    of the occupied orbital energies (divided by ``h_scale``) from the predicted ``H, S`` through
-    :func:`generalized_eigh` against ``eps_true [N, n]``."""
+    of the occupied orbital energies (divided by ``h_scale``) of the predicted ``H`` with the true overlap
+    ``S_true`` through :func:`generalized_eigh` against ``eps_true [N, n]``."""
     _check_pair(H_pred, S_pred, ("H_pred", "S_pred"))
     _check_pair(H_true, S_true, ("H_true", "S_true"))
     if H_pred.shape != H_true.shape:
@@ -98,6 +100,6 @@ def hamiltonian_loss(H_pred: torch.Tensor, S_pred: torch.Tensor, H_true: torch.T
         if eps_true is None or nocc is None:
             raise ValueError("eps_weight > 0 needs eps_true [N, n] and nocc")
         check_tensor(eps_true, "eps_true", shape=(H_true.shape[0], H_true.shape[-1]), dtype="float")
-        eps, _ = generalized_eigh(H_pred, S_pred)
+        eps, _ = generalized_eigh(H_pred, S_true)
         loss = loss + eps_weight * ((eps[:, :nocc] - eps_true[:, :nocc]) / h_scale).pow(2).mean()
     return loss

@@ -10,8 +10,8 @@ Pipeline of the model, for molecules with atomic numbers ``z`` and positions ``p
     p_ii  = FCTP(x_i, x_i) + Linear(x_i)                                                    on-site features
     f_ij  = Linear_{Z_i Z_j}(p_ij)  ->  for every shell pair (a on i, b on j) of degrees (l1, l2), one irrep of each
             degree l in |l1 - l2| .. l1 + l2 with parity (-1)^(l1 + l2)
-    G_ij[a, b] = sum_l sqrt((2 l1 + 1)(2 l2 + 1)) wigner_3j(l1, l2, l) . f_ij[a, b, l]       (Clebsch-Gordan)
-    H = scale * (G + G^T) + R_onsite,      S likewise (separate heads)
+    G_ij[a, b] = sum_l sqrt(2 l + 1) wigner_3j(l1, l2, l) . f_ij[a, b, l]                  (Clebsch-Gordan)
+    H = scale * (G + G^T) / 2 + R_onsite,      S likewise (separate heads)
 
 so every block transforms as ``D^{l1}(R) G_ij[a, b] D^{l2}(R)^T`` and ``H`` as ``D(R) H D(R)^T`` (reflections
 included, AO parity ``(-1)^l``); ``H`` and ``S`` are symmetric by construction, and permuting atoms permutes the
@@ -67,7 +67,8 @@ def block_irreps(shells_i: Sequence[int], shells_j: Sequence[int]) -> o3.Irreps:
 
 def block_assembly_matrix(shells_i: Sequence[int], shells_j: Sequence[int], dtype=torch.float64) -> torch.Tensor:
     """``M [block_irreps.dim, n_i * n_j]``: ``(f @ M).reshape(n_i, n_j)`` is the AO block whose ``(l1, l2)`` shell
-    block is ``sum_l sqrt((2l1+1)(2l2+1)) sum_m wigner_3j(l1, l2, l)[:, :, m] f_l[m]``."""
+    block is ``sum_l sqrt(2l+1) sum_m wigner_3j(l1, l2, l)[:, :, m] f_l[m]`` (unit-variance features give
+    block entries of variance about 1)."""
     n_i = sum(2 * l + 1 for l in shells_i)
     n_j = sum(2 * l + 1 for l in shells_j)
     M = torch.zeros(block_irreps(shells_i, shells_j).dim, n_i, n_j, dtype=torch.float64)
@@ -76,7 +77,7 @@ def block_assembly_matrix(shells_i: Sequence[int], shells_j: Sequence[int], dtyp
         c0 = 0
         for l2 in shells_j:
             for l in range(abs(l1 - l2), l1 + l2 + 1):
-                w = o3.wigner_3j(l1, l2, l, dtype=torch.float64) * ((2 * l1 + 1) * (2 * l2 + 1)) ** 0.5
+                w = o3.wigner_3j(l1, l2, l, dtype=torch.float64) * (2 * l + 1) ** 0.5
                 M[k:k + 2 * l + 1, r0:r0 + 2 * l1 + 1, c0:c0 + 2 * l2 + 1] = w.permute(2, 0, 1)
                 k += 2 * l + 1
             c0 += 2 * l2 + 1
@@ -275,12 +276,15 @@ class PhiSNet(torch.nn.Module):
         return out
 
     @torch.no_grad()
-    def fit_reference(self, z: torch.Tensor, H: torch.Tensor, S: torch.Tensor) -> None:
+    def fit_reference(self, z: torch.Tensor, H: torch.Tensor, S: torch.Tensor, pos: torch.Tensor | None = None
+                      ) -> None:
         """Fit the on-site reference and the output scales from training matrices of one molecule.
 
         ``z [A]``, ``H``, ``S`` ``[N, n, n]`` (project AO order). The reference of element ``Z`` is the mean over
         its atoms and the ``N`` conformations of the invariant on-site part; the scales are the standard
-        deviations of what remains.
+        deviations of what remains. With the conformations ``pos [N, A, 3]`` (Å) the scales are further divided by
+        the standard deviation of the untrained network's output on them (a data-dependent initialization: the
+        network part then starts at the size of the residual).
         """
         species = self.species(z)
         n = int(self._num_functions[species].sum())
@@ -298,6 +302,17 @@ class PhiSNet(torch.nn.Module):
                 ref[int(s), :nf, :nf] = self._onsite_invariant(zz, blocks.to(ref.dtype)).mean(dim=(0, 1))
             resid = M.to(ref.dtype) - self._reference_matrix(species, offs, n, ref)
             getattr(self, f"scale_{name}").fill_(float(resid.std()))
+        if pos is not None:
+            check_tensor(pos, "pos", shape=("N", len(z), 3), dtype="float", finite=True, hint="Å, conformations")
+            N, A = pos.shape[:2]
+            batch = torch.arange(N, device=pos.device).repeat_interleave(A)
+            out = self(z.repeat(N), pos.reshape(N * A, 3).to(self.reference_H.dtype), batch, N)
+            ref_full = {nm: self._reference_matrix(species, offs, n, getattr(self, f"reference_{nm}"))
+                        for nm in ("H", "S")}
+            for nm, M in zip(("H", "S"), out):
+                spread = float((M - ref_full[nm]).std()) / float(getattr(self, f"scale_{nm}"))
+                if spread > 0:
+                    getattr(self, f"scale_{nm}").div_(spread)
 
     def _reference_matrix(self, species, offs, n, ref):
         out = ref.new_zeros(n, n)
@@ -342,7 +357,7 @@ class PhiSNet(torch.nn.Module):
             G = self._scatter(G, self.heads[f"{name}_pair"], p_pair, i, j, species, batch, local, nmax)
             G = self._scatter(G, self.heads[f"{name}_onsite"], p_site, atoms, atoms, species, batch, local, nmax)
             G = G.view(B, nmax, nmax)
-            M = getattr(self, f"scale_{name}").to(pos.dtype) * (G + G.transpose(1, 2))
+            M = getattr(self, f"scale_{name}").to(pos.dtype) * 0.5 * (G + G.transpose(1, 2))
             ref = getattr(self, f"reference_{name}").to(pos.dtype)
             M = M + self._scatter_reference(ref, species, batch, local, nmax, B)
             out.append(M)
