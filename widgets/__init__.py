@@ -25,6 +25,7 @@ from widgets.dynamics_plots import (
 )
 from widgets.eigenvector_explorer import EigenvectorExplorer
 from widgets.equivariance_explorer import EquivarianceExplorer
+from widgets.hamiltonian_plots import hamiltonian_matrix_figure, orbital_energy_figure, orbital_isosurface_figure
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.normals_plots import abs_cos_bars_figure, normals_figure
@@ -50,6 +51,9 @@ __all__ = [
     "sparsity_figure",
     "abs_cos_bars_figure",
     "normals_figure",
+    "hamiltonian_matrix_figure",
+    "orbital_energy_figure",
+    "orbital_isosurface_figure",
     "EquivarianceExplorer",
     "SpectraExplorer",
     "SpectraSettings",
