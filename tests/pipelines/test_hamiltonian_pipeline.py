@@ -36,6 +36,10 @@ def test_metrics(tiny_run):
     rows = tiny_run.results.set_index("model")
     assert rows.loc["phisnet", "equivariance_error_Eh"] < 1e-9
     assert rows.loc["cartesian_mlp", "equivariance_error_Eh"] > 1e-4
+    # rotated test conformations: PhiSNet's RMSE is unchanged, the frame-bound models' is not
+    assert rows.loc["phisnet", "H_rmse_rotated_uEh"] == pytest.approx(rows.loc["phisnet", "H_rmse_uEh"], rel=1e-6)
+    for name in ("cartesian_mlp", "train_mean"):
+        assert rows.loc[name, "H_rmse_rotated_uEh"] > 2 * rows.loc[name, "H_rmse_uEh"]
     for name in rows.index:
         assert rows.loc[name, "H_mae_uEh"] > 0
         assert 0 < rows.loc[name, "psi_cosine"] <= 1 + 1e-12

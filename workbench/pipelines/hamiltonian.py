@@ -15,10 +15,11 @@ training standard deviation of their entries, plus optionally ``eps_weight`` x t
 through the Löwdin eigensolver (:func:`workbench.hamiltonian.eigen.hamiltonian_loss`). Evaluation (float64, best
 validation weights): :func:`workbench.hamiltonian.eigen.orbital_metrics` on the test split (H MAE in µEh, S MAE,
 occupied orbital-energy MAE, HOMO/LUMO/gap errors, occupied-orbital cosine similarity; the eigenproblems use the
-true overlap, exact from the geometry), the equivariance error of the predicted ``H`` under a random rotation
-(``|D H D^T - H(R x)|``), the energy of the predicted density matrix (PySCF, ``n_energy`` test geometries), and the
-speed: seconds per geometry of a batched ``H`` prediction against one PySCF SCF on the same geometry, both timed in
-this call (PySCF's time is missing without the ``qc`` extra).
+true overlap, exact from the geometry); the H MAE and RMSE on the same test conformations each turned by a random
+rotation (targets ``D H D^T``; the training conformations all share one orientation); the equivariance error of
+the predicted ``H`` under a random rotation (``|D H D^T - H(R x)|``); the energy of the predicted density matrix
+(PySCF, ``n_energy`` test geometries); and the speed: seconds per geometry of a batched ``H`` prediction against
+one PySCF SCF on the same geometry, both timed in this call (PySCF's time is missing without the ``qc`` extra).
 
 Files: ``metrics.json``, ``results.csv`` (one row per model), ``comparison.csv`` (H MAE against ``cartesian_mlp``),
 ``paper.csv`` (the published rows beside ours), ``speed.csv``, per model ``metrics.csv``, checkpoints and
@@ -258,12 +259,23 @@ def run_hamiltonian(config: HamiltonianRunConfig | None = None, output_dir: str 
         m64 = copy.deepcopy(model).double()
         candidates[name] = (model, predict_matrices(m64, data.z, pos_te.double()))
     candidates["train_mean"] = (None, (mean_H, mean_S))
+    # the same test conformations, each turned by its own random rotation, with targets D H D^T
+    Rs = o3.rand_matrix(len(te), generator=torch.Generator().manual_seed(config.seed + 1), dtype=torch.float64)
+    D_te = torch.stack([data.basis.wigner_D(data.z, R) for R in Rs])
+    pos_rot = torch.einsum("nij,naj->nai", Rs, pos_te)
+    H_rot_true = D_te @ H_te @ D_te.transpose(1, 2)
     pyscf_ok = _has_pyscf()
     scf_time = scf_seconds(data.z.tolist(), pos_te[0].numpy(), data.basis) if pyscf_ok else None
     for name, (model, (Hp, Sp)) in candidates.items():
         predictions[name] = (Hp, Sp)
         row: dict[str, Any] = {"model": name}
         row.update(orbital_metrics(Hp, Sp, H_te, S_te, data.nocc))
+        H_rot = predict_matrices(copy.deepcopy(model).double(), data.z, pos_rot)[0] if model is not None else Hp
+        row["H_mae_rotated_uEh"] = float((H_rot - H_rot_true).abs().mean()) * 1e6
+        # the RMSE (a Frobenius norm) is unchanged by D . D^T, so an equivariant model keeps it exactly (the MAE
+        # of single entries is not rotation invariant)
+        row["H_rmse_uEh"] = float((Hp - H_te).pow(2).mean().sqrt()) * 1e6
+        row["H_rmse_rotated_uEh"] = float((H_rot - H_rot_true).pow(2).mean().sqrt()) * 1e6
         if model is not None:
             row["parameters"] = int(sum(p.numel() for p in model.parameters()))
             row["equivariance_error_Eh"] = _equivariance_error(model, data.z, pos_te[:2], data.basis, config.seed)
