@@ -184,3 +184,35 @@ def test_bad_input(model):
         PhiSNet({})
     with pytest.raises(ValueError, match="this baseline is for the molecule"):
         CartesianHamiltonianMLP(torch.tensor([8, 1, 1]), 24)(torch.tensor([7, 1, 1]), pos)
+
+
+def test_equivariance_float32(batch):
+    torch.manual_seed(0)
+    m = PhiSNet(DEF2_SVP.shells, channels=4, pair_channels=2, num_layers=1)
+    z, pos, b = batch
+    R = o3.rand_matrix(generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    with torch.no_grad():
+        H, _ = m(z, pos.float(), b)
+        H2, _ = m(z, (pos @ R.T).float(), b)
+    D = DEF2_SVP.wigner_D(z[b == 0], R).float()
+    assert float((D @ H[0, :24, :24] @ D.T - H2[0, :24, :24]).abs().max() / H.abs().max()) <= 1e-4
+
+
+def test_orbital_energy_loss_differentiates():
+    torch.manual_seed(0)
+    m = PhiSNet({1: (0, 0, 1), 8: (0, 0, 0, 1, 1, 2)}, channels=2, pair_channels=1, num_layers=1).double()
+    z = torch.tensor([8, 1, 1])
+    pos = torch.tensor(WATER, dtype=torch.float64)
+    A = torch.randn(1, 24, 24, dtype=torch.float64)
+    H_true = A + A.transpose(1, 2)
+    S_true = torch.eye(24, dtype=torch.float64)[None] + 0.0
+    eps_true = torch.linalg.eigvalsh(H_true)
+    H, S = m(z, pos)
+    loss = hamiltonian_loss(H, S, H_true, S_true, eps_true, nocc=5, eps_weight=1.0)
+    loss.backward()
+    grads = [p.grad for p in m.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    base = hamiltonian_loss(H.detach(), S.detach(), H_true, S_true)
+    assert float(loss.detach()) > float(base)  # the orbital-energy term adds to the matrix MSE
+    with pytest.raises(ValueError, match="eps_weight > 0 needs eps_true"):
+        hamiltonian_loss(H, S, H_true, S_true, eps_weight=1.0)
