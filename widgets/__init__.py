@@ -29,6 +29,7 @@ from widgets.hamiltonian_plots import hamiltonian_matrix_figure, orbital_energy_
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.normals_plots import abs_cos_bars_figure, normals_figure
+from widgets.orbital_viewer import OrbitalViewer
 from widgets.partition_plots import cut_vs_size_figure, partition_mesh_figure, sparsity_figure
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
@@ -54,6 +55,7 @@ __all__ = [
     "hamiltonian_matrix_figure",
     "orbital_energy_figure",
     "orbital_isosurface_figure",
+    "OrbitalViewer",
     "EquivarianceExplorer",
     "SpectraExplorer",
     "SpectraSettings",
