@@ -87,3 +87,30 @@ def test_orbitals_on_grid_are_normalized():
     assert np.allclose(norms[1:], 1.0, atol=0.03)
     with pytest.raises(ValueError, match=r"coefficients must have shape \[24, K\]"):
         orbitals_on_grid(data.z.tolist(), data.pos[0].numpy(), np.zeros((23, 1)), data.basis)
+
+
+def test_orbital_viewer_and_volumes_validation():
+    pytest.importorskip("pyscf")
+    import traitlets
+
+    from widgets import MoleculeViewer, OrbitalViewer
+    from workbench.hamiltonian.eigen import generalized_eigh
+    from workbench.hamiltonian.orbitals import cube_text, orbitals_on_grid
+
+    data = load_hamiltonians("water")
+    _, C = generalized_eigh(data.H[0], data.S[0])
+    grid = orbitals_on_grid(data.z.tolist(), data.pos[0].numpy(), C[:, 3:5].numpy(), data.basis, spacing=0.4)
+    text = cube_text(grid, 1, data.z.tolist(), data.pos[0].numpy())
+    lines = text.splitlines()
+    assert lines[2].split()[0] == "3" and int(lines[3].split()[0]) == grid.shape[0]
+    values = np.array(" ".join(lines[9:]).split(), dtype=float)
+    assert np.allclose(values, grid.values[1].ravel(), atol=1e-5 * np.abs(grid.values[1]).max())
+    flipped = type(grid)(grid.origin, grid.spacing, grid.shape, -grid.values)
+    viewer = OrbitalViewer(data.z.tolist(), data.pos[0].numpy(), grid, flipped, ["a", "b"])
+    assert np.allclose(viewer.predicted.values, grid.values)  # the arbitrary eigenvector sign is aligned
+    viewer.selector.value = 1
+    assert viewer.orbital == 1 and [v["isoval"] for v in viewer.views[0].volumes] == [0.05, -0.05]
+    with pytest.raises(ValueError, match="names must label the 2 orbitals"):
+        OrbitalViewer(data.z.tolist(), data.pos[0].numpy(), grid, grid, ["a"])
+    with pytest.raises(traitlets.TraitError, match="'cube'"):
+        MoleculeViewer(["O"], [[0.0, 0.0, 0.0]]).volumes = [{"isoval": 0.1}]
