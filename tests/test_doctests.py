@@ -67,6 +67,12 @@ ENTRY_POINTS = [
     ("workbench.partition.gnn_partitioner", ""),
     ("workbench.partition.rl_refinement", ""),
     ("workbench.pipelines.partitioning", ""),
+    ("workbench.hamiltonian.basis", "OrbitalBasis"),
+    ("workbench.hamiltonian.ao_convention", "shell_conversion"),
+    ("workbench.hamiltonian.dataset", "load_hamiltonians"),
+    ("workbench.hamiltonian.eigen", "generalized_eigh"),
+    ("workbench.models.phisnet", "PhiSNet"),
+    ("workbench.models.phisnet", "block_irreps"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

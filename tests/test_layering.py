@@ -61,6 +61,13 @@ ALLOWED["frames"] = {"checks", "groups", "nn", "models"}
 ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"frames"}
 ALLOWED["__init__"] = ALLOWED["__init__"] | {"frames"}
 ALLOWED["widgets"] = ALLOWED["widgets"] | {"frames"}
+# Hamiltonian prediction (PhiSNet): AO bases, the PySCF <-> e3nn AO convention, DFT labels (pyscf, the 'qc' extra), the
+# shipped dataset (data.manifest) and the generalized eigenproblem, on groups; the model sits in models; the
+# pipeline, the CLI's build-data, the package root and the widgets reach it
+ALLOWED["hamiltonian"] = {"checks", "groups", "data"}
+ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"hamiltonian"}
+ALLOWED["__init__"] = ALLOWED["__init__"] | {"hamiltonian"}
+ALLOWED["widgets"] = ALLOWED["widgets"] | {"hamiltonian"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",

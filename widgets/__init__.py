@@ -25,9 +25,11 @@ from widgets.dynamics_plots import (
 )
 from widgets.eigenvector_explorer import EigenvectorExplorer
 from widgets.equivariance_explorer import EquivarianceExplorer
+from widgets.hamiltonian_plots import hamiltonian_matrix_figure, orbital_energy_figure, orbital_isosurface_figure
 from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.normals_plots import abs_cos_bars_figure, normals_figure
+from widgets.orbital_viewer import OrbitalViewer
 from widgets.partition_plots import cut_vs_size_figure, partition_mesh_figure, sparsity_figure
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
@@ -50,6 +52,10 @@ __all__ = [
     "sparsity_figure",
     "abs_cos_bars_figure",
     "normals_figure",
+    "hamiltonian_matrix_figure",
+    "orbital_energy_figure",
+    "orbital_isosurface_figure",
+    "OrbitalViewer",
     "EquivarianceExplorer",
     "SpectraExplorer",
     "SpectraSettings",

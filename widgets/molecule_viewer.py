@@ -98,6 +98,8 @@ class MoleculeViewer(anywidget.AnyWidget):
             then shows a frame slider.
         frame: the frame shown (index into ``frames``); setting it (or moving the slider) sets ``positions``.
         highlight: indices of atoms drawn in :data:`HIGHLIGHT_COLOR` (e.g. one element's atoms); empty: none.
+        volumes: isosurfaces of volumetric data, each ``{"cube": Gaussian cube text, "isoval", "color",
+            "opacity"}`` (e.g. a molecular orbital at +iso and -iso; :class:`widgets.OrbitalViewer`).
         height: view height in pixels.
         background: CSS colour of the background.
     """
@@ -114,6 +116,9 @@ class MoleculeViewer(anywidget.AnyWidget):
     frames = traitlets.List().tag(sync=True)  # validated into a list of [N, 3] position lists
     frame = traitlets.Int(0).tag(sync=True)
     highlight = traitlets.List(traitlets.Int()).tag(sync=True)
+    # isosurfaces of volumetric data: [{"cube": Gaussian cube text, "isoval": float, "color": str, "opacity": float}]
+    # (e.g. molecular orbitals, workbench.hamiltonian.orbitals.cube_text); drawn by 3Dmol's addVolumetricData
+    volumes = traitlets.List(traitlets.Dict()).tag(sync=True)
     height = traitlets.Int(360).tag(sync=True)
     background = traitlets.Unicode("white").tag(sync=True)
 
@@ -259,6 +264,21 @@ class MoleculeViewer(anywidget.AnyWidget):
                 out.append(arrow(spec["start"], spec["end"], spec.get("color", "red"), spec.get("radius", 0.08)))
             except (TypeError, ValueError) as err:
                 raise traitlets.TraitError(f"arrows[{i}]: {err}") from err
+        return out
+
+    @traitlets.validate("volumes")
+    def _validate_volumes(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        out = []
+        for i, spec in enumerate(proposal["value"]):
+            if not isinstance(spec, dict) or not isinstance(spec.get("cube"), str) or "isoval" not in spec:
+                raise traitlets.TraitError(f"volumes[{i}] must be a dict with 'cube' (Gaussian cube text) and "
+                                           "'isoval' (and optional 'color', 'opacity')")
+            iso, opacity = float(spec["isoval"]), float(spec.get("opacity", 0.8))
+            if not np.isfinite(iso) or not 0 <= opacity <= 1:
+                raise traitlets.TraitError(f"volumes[{i}]: isoval must be finite and opacity in [0, 1], got "
+                                           f"{spec['isoval']!r}, {spec.get('opacity')!r}")
+            out.append({"cube": spec["cube"], "isoval": iso, "color": str(spec.get("color", "red")),
+                        "opacity": opacity})
         return out
 
     @traitlets.validate("highlight")

@@ -33,6 +33,7 @@ DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "qm9_penalized_logp": ("workbench.data.molecular_graphs", "build_qm9_penalized_logp", "data/qm9_penalized_logp"),
     "spectra": ("workbench.scattering.spectra_data", "build_spectra_dataset", "data/spectra"),
     "normals": ("workbench.data.normals", "build_normals", "data/normals"),
+    "hamiltonians": ("workbench.hamiltonian.dataset", "build_hamiltonians", "data/hamiltonians"),
 }
 
 
@@ -98,6 +99,11 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
     build = getattr(importlib.import_module(module), func)
     out = Path(args.out) if args.out else runner.repo_root() / default_out
     kwargs: dict[str, object] = {} if args.seed is None else {"seed": args.seed}
+    if args.name == "hamiltonians" and args.xyz is not None:  # --xyz FILE: label a user's own XYZ trajectory
+        if not Path(args.xyz).is_file():
+            print(f"error: --xyz {args.xyz}: no such file (an XYZ file with one or many frames)", file=sys.stderr)
+            return 2
+        kwargs["xyz"], args.xyz = args.xyz, None
     if args.geometry is not None or args.xyz is not None:
         if args.name != "qm9":
             print("error: --geometry and --xyz apply to 'qm9' only", file=sys.stderr)

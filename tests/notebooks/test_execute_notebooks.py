@@ -27,6 +27,7 @@ NOTEBOOKS = runner.find_notebooks()
 TIME_LIMIT_S = 180
 # pipelines/normals.ipynb (Tensor Frames, found by runner.find_notebooks like every notebook): 43 s wall / 35 CPU-s at
 # load ~20 on 2 cores with OMP_NUM_THREADS=1 (2026-12-07)
+# pipelines/hamiltonian.ipynb (PhiSNet): 75 s wall / 25 CPU-s at load ~9 on 2 cores with OMP_NUM_THREADS=1 (2026-12-07)
 
 
 def _id(path: Path) -> str:

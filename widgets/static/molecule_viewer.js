@@ -74,6 +74,11 @@ const __workbenchMoleculeViewer = (() => {
         color: arrow.color ?? "red",
       });
     }
+    // isosurfaces of volumetric data (e.g. molecular orbitals) from Gaussian cube text
+    for (const vol of model.get("volumes") || []) {
+      viewer.addVolumetricData(vol.cube, "cube", { isoval: vol.isoval, color: vol.color ?? "red",
+        opacity: vol.opacity ?? 0.8 });
+    }
     if (first) viewer.zoomTo();
     viewer.render();
     const count = Number(container.dataset.renderCount || "0") + 1;
@@ -83,6 +88,7 @@ const __workbenchMoleculeViewer = (() => {
     container.dataset.frame = String(model.get("frame") || 0);
     container.dataset.frames = String((model.get("frames") || []).length);
     container.dataset.highlighted = String((model.get("highlight") || []).filter((i) => i < symbols.length).length);
+    container.dataset.volumes = String((model.get("volumes") || []).length);
   }
 
   // A frame slider for trajectories (hidden for a single structure).
@@ -136,6 +142,7 @@ const __workbenchMoleculeViewer = (() => {
     };
     const events = ["change:positions", "change:symbols", "change:draw_style", "change:arrows", "change:background",
       "change:frames", "change:frame", "change:highlight"];
+    events.push("change:volumes");
     for (const ev of events) model.on(ev, redraw);
     const resize = () => {
       container.style.height = `${model.get("height")}px`;

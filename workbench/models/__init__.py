@@ -32,12 +32,14 @@ from workbench.models.filter_baselines import ChebFilterNet, GINFilterNet
 from workbench.models.filter_nets import FILTER_ENCODINGS, SpectralFilterNet
 from workbench.models.gin import GINBackbone
 from workbench.models.graph_transformer import GraphTransformer
+from workbench.models.hamiltonian_baselines import CartesianHamiltonianMLP
 from workbench.models.lap_pe import LapPE
 from workbench.models.lorentz_mace import LorentzMACE
 from workbench.models.lorentznet import LorentzNetLite
 from workbench.models.mace import MACE
 from workbench.models.nequip import NequIP
 from workbench.models.pe_regressor import BACKBONES, ENCODINGS, PEGraphRegressor, build_pe_regressor
+from workbench.models.phisnet import PhiSNet
 from workbench.models.phonon_dos import CompositionDOSMLP, PeriodicDOSMACE
 from workbench.models.rwse_pe import RWSE
 from workbench.models.schnet import SchNet
@@ -48,6 +50,7 @@ __all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "DeepSetsTagger", 
            "BACKBONES", "ENCODINGS", "BasisNet", "GINBackbone", "GraphTransformer", "LapPE", "PEGraphRegressor",
            "RWSE", "SignNet", "build_pe_regressor", "FILTER_ENCODINGS", "SpectralFilterNet", "ChebFilterNet",
            "GINFilterNet", "CompositionDOSMLP", "PeriodicDOSMACE"]
+__all__ += ["PhiSNet", "CartesianHamiltonianMLP"]
 
 #: name -> (class, is it equivariant beyond invariants)
 MODELS: dict[str, type[MolecularModel]] = {"schnet": SchNet, "nequip": NequIP, "mace": MACE, "equiformer": Equiformer}
