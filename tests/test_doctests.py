@@ -67,6 +67,11 @@ ENTRY_POINTS = [
     ("workbench.partition.gnn_partitioner", ""),
     ("workbench.partition.rl_refinement", ""),
     ("workbench.pipelines.partitioning", ""),
+    ("workbench.cg.mapping", ""),
+    ("workbench.cg.linear", ""),
+    ("workbench.cg.metrics", ""),
+    ("workbench.cg.trajectory", ""),
+    ("workbench.cg.cgvae", ""),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

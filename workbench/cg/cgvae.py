@@ -11,7 +11,14 @@ For one molecule of ``n`` atoms and a :class:`~workbench.cg.mapping.CGMapping` o
                            summed into the beads; MACE layers over the bead graph; linear heads -> mean, log-var
     prior    p(z | X):     bead composition (which atoms the bead holds) -> MACE layers over the bead graph -> heads
     decoder  p(x | X, z):  [composition, z] -> MACE layers over the bead graph -> h_I;
-                           x_i = X_bead(i) + TP(h_bead(i), onehot(i)) -> 1o   (atoms relative to their bead)
+                           x_i = X_bead(i) + sum_J C_iJ (X_J - X_bead(i))          (learned linear term)
+                                           + TP(h_bead(i), onehot(i)) -> 1o        (equivariant network)
+
+Atoms are placed relative to their bead. The linear term has the form of the least-squares lift
+(:class:`~workbench.cg.linear.LinearBackmapping`); its coefficients ``C_iJ = sum_{j in J} A_ij`` come from a
+weight ``A [n, n]`` over atom pairs (so they do not depend on how the beads are numbered) and can be started at the
+fitted lift (:meth:`CGVAE.init_linear_from`), so training starts from the baseline and the network, with the
+latent, learns what a linear map of the beads cannot express.
 
 The latent is per bead, ``z_I`` with irreps ``k x 0e + k x 1o``: the ``0e`` part is invariant, the ``1o`` part
 rotates with the molecule. Each channel is an isotropic Gaussian (one variance per scalar channel and per vector
@@ -151,6 +158,7 @@ class CGVAE(torch.nn.Module):
         self.decoder_in = Linear(o3.Irreps(f"{n}x0e") + self.irreps_latent, hidden)
         self.decoder = _BeadNet(hidden, hidden, num_layers, **bead_args)
         self.readout = FullyConnectedTensorProduct(hidden, f"{n}x0e", "1x1o")
+        self.linear_term = torch.nn.Parameter(torch.zeros(n, n))
 
     # ------------------------------------------------------------------------------------------- helpers
     def _check(self, x: torch.Tensor, name: str, count: int, what: str) -> torch.Tensor:
@@ -209,7 +217,28 @@ class CGVAE(torch.nn.Module):
         h = self.decoder(h, coarse.reshape(-1, 3), _graph_edges(coarse, self.r_max_coarse))
         h = h.reshape(b, self.n_beads, -1)[:, self.assignment].reshape(b * self.n_atoms, -1)  # bead of each atom
         onehot = torch.eye(self.n_atoms, dtype=coarse.dtype, device=coarse.device).repeat(b, 1)
-        return coarse[:, self.assignment] + self.readout(h, onehot).reshape(b, self.n_atoms, 3)
+        own = coarse[:, self.assignment]                                                       # [B, n, 3]
+        coeff = self.linear_term.to(coarse.dtype) @ self.membership.to(coarse.dtype).T         # C [n, N]
+        linear = coeff @ coarse - coeff.sum(1, keepdim=True) * own
+        return own + linear + self.readout(h, onehot).reshape(b, self.n_atoms, 3)
+
+    @torch.no_grad()
+    def init_linear_from(self, lift: Any, zero_network: bool = True) -> CGVAE:
+        """Start the decoder's linear term at a fitted :class:`~workbench.cg.linear.LinearBackmapping` of the same
+        mapping (module docstring); with ``zero_network`` the readout weights start at zero too, so the untrained
+        decoder equals the lift (the network's gradients are not zero: they flow through the readout weights)."""
+        weight = getattr(lift, "weight", None)
+        if weight is None or tuple(weight.shape) != (self.n_atoms, self.n_beads):
+            raise ValueError(f"lift must be a fitted LinearBackmapping of this mapping (weight [{self.n_atoms}, "
+                             f"{self.n_beads}]), got {None if weight is None else tuple(weight.shape)}")
+        w = torch.as_tensor(weight, dtype=torch.float64)
+        v = w + (1.0 - w.sum(1, keepdim=True)) / self.n_beads            # rows sum to 1: x_i - X_b = V (X - X_b)
+        a = v[:, self.assignment] * self.matrix.to(torch.float64)[self.assignment, torch.arange(self.n_atoms)]
+        self.linear_term.copy_(a.to(self.linear_term.dtype))
+        if zero_network:
+            for param in self.readout.parameters():
+                param.zero_()
+        return self
 
     # ---------------------------------------------------------------------------------------- generation
     def forward(self, fine: torch.Tensor, sample: bool = True) -> dict[str, torch.Tensor]:
