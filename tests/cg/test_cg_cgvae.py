@@ -140,7 +140,7 @@ def test_training_reduces_the_loss():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < 0.5 * losses[0]
 
 
@@ -164,3 +164,37 @@ def test_bad_inputs(setup):
         CGVAE(np.zeros(22, dtype=int))
     with pytest.raises(ValueError, match="channels must be an integer >= 1"):
         CGVAE(mapping, channels=0)
+
+
+def test_started_from_the_lift_the_decoder_is_the_lift():
+    from workbench.cg import LinearBackmapping
+
+    traj = load_cg_alanine()
+    mapping = partition_mapping(traj.bonds, traj.masses, 6)
+    lift = LinearBackmapping(mapping).fit(traj.positions[:500])
+    model = CGVAE(mapping, channels=4, latent_channels=2, num_layers=1).double().init_linear_from(lift)
+    fine = torch.as_tensor(traj.positions[1500:1510])
+    with torch.no_grad():
+        recon = model.reconstruct(fine)
+        out = model(fine, sample=False)
+    np.testing.assert_allclose(recon.numpy(), lift(mapping.coarse(traj.positions[1500:1510])), atol=1e-9)
+    assert out["recon"].shape == (10, 22, 3)
+    with torch.no_grad():
+        _, logvar = model.encode(fine, model.coarse(fine))
+    assert torch.allclose(logvar, torch.full_like(logvar, -4.0))
+    assert not model.linear_term.requires_grad      # the lift stays fixed; the network learns the residual
+    other = partition_mapping(traj.bonds, traj.masses, 4)
+    with pytest.raises(ValueError, match="fitted LinearBackmapping of this mapping"):
+        model.init_linear_from(LinearBackmapping(other).fit(traj.positions[:50]))
+
+
+def test_kl_warmup_ramps_beta_and_counts_training_steps(setup):
+    _, mapping, _, fine = setup
+    model = CGVAE(mapping, channels=4, latent_channels=2, num_layers=1).double()
+    betas = [cgvae_loss(model, fine, beta=0.1, kl_warmup_steps=4)[1]["beta"] for _ in range(6)]
+    assert betas == pytest.approx([0.0, 0.025, 0.05, 0.075, 0.1, 0.1])
+    assert int(model.train_steps) == 6 and "train_steps" in model.state_dict()
+    model.eval()
+    with torch.no_grad():
+        assert cgvae_loss(model, fine, beta=0.1, kl_warmup_steps=4)[1]["beta"] == 0.1
+    assert int(model.train_steps) == 6

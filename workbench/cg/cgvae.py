@@ -149,7 +149,7 @@ class CGVAE(torch.nn.Module):
         self.encoder_in = Linear(o3.Irreps(f"{c}x0e+{c + 1}x1o") + o3.Irreps(f"{n}x0e"), hidden)
         self.encoder = _BeadNet(hidden, hidden, 1, **bead_args)
         self.encoder_mean = Linear(hidden, self.irreps_latent)
-        self.encoder_logvar = Linear(hidden, f"{2 * k}x0e")
+        self.encoder_logvar = Linear(hidden, f"{2 * k}x0e", biases=True)
         # prior
         self.prior = _BeadNet(o3.Irreps(f"{n}x0e"), hidden, 1, **bead_args)
         self.prior_mean = Linear(hidden, self.irreps_latent)
@@ -159,6 +159,8 @@ class CGVAE(torch.nn.Module):
         self.decoder = _BeadNet(hidden, hidden, num_layers, **bead_args)
         self.readout = FullyConnectedTensorProduct(hidden, f"{n}x0e", "1x1o")
         self.linear_term = torch.nn.Parameter(torch.zeros(n, n))
+        # optimizer steps taken (for the KL warm-up of cgvae_loss); in the state dict, so a resumed run continues it
+        self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
 
     # ------------------------------------------------------------------------------------------- helpers
     def _check(self, x: torch.Tensor, name: str, count: int, what: str) -> torch.Tensor:
@@ -223,10 +225,15 @@ class CGVAE(torch.nn.Module):
         return own + linear + self.readout(h, onehot).reshape(b, self.n_atoms, 3)
 
     @torch.no_grad()
-    def init_linear_from(self, lift: Any, zero_network: bool = True) -> CGVAE:
+    def init_linear_from(self, lift: Any, zero_network: bool = True, train_linear: bool = False,
+                         init_logvar: float = -4.0) -> CGVAE:
         """Start the decoder's linear term at a fitted :class:`~workbench.cg.linear.LinearBackmapping` of the same
-        mapping (module docstring); with ``zero_network`` the readout weights start at zero too, so the untrained
-        decoder equals the lift (the network's gradients are not zero: they flow through the readout weights)."""
+        mapping (module docstring). With ``zero_network`` the readout weights start at zero, so the untrained
+        decoder equals the lift (its gradients are not zero), and the posterior's log-variance starts at
+        ``init_logvar`` (a nearly deterministic encoder: the latent carries information from the first steps; use
+        the KL warm-up of :func:`cgvae_loss` with it). Unless ``train_linear``, the linear term stays fixed at the
+        lift (the least-squares optimum already; Adam's first steps, about ``lr`` on every coefficient, would only
+        move it away) and the network learns the residual."""
         weight = getattr(lift, "weight", None)
         if weight is None or tuple(weight.shape) != (self.n_atoms, self.n_beads):
             raise ValueError(f"lift must be a fitted LinearBackmapping of this mapping (weight [{self.n_atoms}, "
@@ -235,9 +242,12 @@ class CGVAE(torch.nn.Module):
         v = w + (1.0 - w.sum(1, keepdim=True)) / self.n_beads            # rows sum to 1: x_i - X_b = V (X - X_b)
         a = v[:, self.assignment] * self.matrix.to(torch.float64)[self.assignment, torch.arange(self.n_atoms)]
         self.linear_term.copy_(a.to(self.linear_term.dtype))
+        self.linear_term.requires_grad_(bool(train_linear))
         if zero_network:
             for param in self.readout.parameters():
                 param.zero_()
+            for name, param in self.encoder_logvar.named_parameters():
+                param.fill_(float(init_logvar)) if "bias" in name else param.zero_()
         return self
 
     # ---------------------------------------------------------------------------------------- generation
@@ -272,10 +282,19 @@ class CGVAE(torch.nn.Module):
         return torch.stack(out)
 
 
-def cgvae_loss(model: CGVAE, fine: torch.Tensor, beta: float = 0.05, gamma: float = 1.0
+def cgvae_loss(model: CGVAE, fine: torch.Tensor, beta: float = 0.05, gamma: float = 1.0, kl_warmup_steps: int = 0
                ) -> tuple[torch.Tensor, dict[str, Any]]:
     """The CGVAE loss of a batch ``fine [B, n, 3]`` (module docstring) and its parts as floats: ``mse`` (Å^2),
-    ``kl`` (nats per frame), ``bond`` (Å^2), ``rmsd`` (Å, all atoms, in the CG frame)."""
+    ``kl`` (nats per frame), ``bond`` (Å^2), ``rmsd`` (Å, all atoms, in the CG frame), ``beta`` (the weight used).
+
+    KL warm-up: the KL weight is ``beta * min(1, steps / kl_warmup_steps)``, ``steps`` being the training calls so
+    far (``model.train_steps``, counted here in training mode with gradients on); evaluation uses the full ``beta``.
+    """
+    counting = model.training and torch.is_grad_enabled()
+    if counting and kl_warmup_steps > 0:
+        beta = beta * min(1.0, float(model.train_steps) / float(kl_warmup_steps))
+    if counting:
+        model.train_steps += 1
     out = model(fine, sample=model.training)
     recon = out["recon"]
     sq = (recon - fine).square().sum(-1)                                                  # [B, n]
@@ -289,5 +308,5 @@ def cgvae_loss(model: CGVAE, fine: torch.Tensor, beta: float = 0.05, gamma: floa
         d_ref = (fine[:, i] - fine[:, j]).norm(dim=-1)
         bond = (d_hat - d_ref).square().mean()
         loss = loss + gamma * bond
-    return loss, {"mse": float(mse.detach()), "kl": float(kl.detach()), "bond": float(bond.detach()),
+    return loss, {"mse": float(mse.detach()), "kl": float(kl.detach()), "bond": float(bond.detach()), "beta": beta,
                   "rmsd": float(sq.detach().mean(1).sqrt().mean())}

@@ -9,8 +9,8 @@ neighbouring MD frames are correlated, so a random split would leak), and for ev
 - builds the Girvan–Newman mapping of the all-atom bond graph into ``N`` beads (centre of mass);
 - fits :class:`~workbench.cg.LinearBackmapping` (least squares on the training frames);
 - trains a :class:`~workbench.cg.CGVAE` (its decoder's linear term started at that lift) with
-  :func:`workbench.train.fit` (loss :func:`~workbench.cg.cgvae_loss`,
-  AdamW, cosine schedule; best validation weights kept) in ``<output_dir>/cgvae_<N>/``;
+  :func:`workbench.train.fit` (loss :func:`~workbench.cg.cgvae_loss` with a linear KL warm-up, AdamW, cosine
+  schedule; best validation weights kept) in ``<output_dir>/cgvae_<N>/``;
 - evaluates both on the test frames: reconstruction (CGVAE: ``z`` = mean of ``q``) and generation (CGVAE:
   ``num_samples`` draws of the conditional prior for each of the first ``n_sample_frames`` test frames; the lift is
   deterministic, its "sample" is its reconstruction): heavy-atom RMSD (in the CG frame and after Kabsch
@@ -90,8 +90,10 @@ class BackmappingRunConfig:
     Data: ``trajectory`` (a user's file; empty: the shipped ``data_dir``), ``topology`` (PDB for a DCD/XTC),
     ``n_frames`` (> 0: use only the first ``n_frames``), ``train_fraction``, ``val_fraction``. Mappings:
     ``n_beads`` (bead counts). CGVAE: ``channels``, ``latent_channels``, ``num_layers``, ``correlation``, loss
-    weights ``beta`` (KL) and ``gamma`` (bond lengths), ``start_from_linear`` (start the decoder's linear term at
-    the fitted lift and its network output at zero, :meth:`~workbench.cg.CGVAE.init_linear_from`).
+    weights ``beta`` (KL, reached after ``kl_warmup_steps`` linear warm-up steps) and ``gamma`` (bond lengths; 1
+    pulled the heavy atoms away from the lift to fix hydrogen bond lengths, 0.1 does not), ``start_from_linear``
+    (start the decoder's linear term at the fitted lift and its network output at zero,
+    :meth:`~workbench.cg.CGVAE.init_linear_from`).
     Training: ``epochs``, ``batch_size``, AdamW ``lr`` and
     ``weight_decay``, ``seed``, ``max_steps`` (> 0: stop each model there; resumable). Evaluation:
     ``num_samples`` samples for each of the first ``n_sample_frames`` test frames.
@@ -109,7 +111,8 @@ class BackmappingRunConfig:
     num_layers: int = 2
     correlation: int = 2
     beta: float = 0.05
-    gamma: float = 1.0
+    gamma: float = 0.1
+    kl_warmup_steps: int = 100
     epochs: int = 20
     batch_size: int = 32
     lr: float = 3e-3
@@ -134,7 +137,8 @@ class BackmappingRunConfig:
             raise ValueError(f"n_beads must be distinct integers >= 2, got {list(self.n_beads)}")
         check_integers(self, {"n_frames": 0, "channels": 1, "latent_channels": 1, "num_layers": 1,
                               "correlation": 1, "epochs": 1, "batch_size": 1, "num_samples": 2,
-                              "n_sample_frames": 1, "seed": 0, "checkpoint_every": 1, "max_steps": 0})
+                              "n_sample_frames": 1, "seed": 0, "checkpoint_every": 1, "max_steps": 0,
+                              "kl_warmup_steps": 0})
         check_numbers(self, (("train_fraction", 0.0, True), ("val_fraction", 0.0, True), ("beta", 0.0, False),
                              ("gamma", 0.0, False), ("lr", 0.0, True), ("weight_decay", 0.0, False)))
         if self.train_fraction + self.val_fraction >= 1.0:
@@ -280,7 +284,7 @@ def run_backmapping(config: BackmappingRunConfig | None = None, output_dir: str 
         return model.init_linear_from(linear[n_beads]) if config.start_from_linear else model
 
     def loss_fn(model: torch.nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        return cgvae_loss(model, batch, config.beta, config.gamma)
+        return cgvae_loss(model, batch, config.beta, config.gamma, config.kl_warmup_steps)
 
     names = [f"cgvae_{n}" for n in config.n_beads]
     fitted, fits, files = fit_models(names, build, loss_fn, train_set, val_set, train_config, out, config.max_steps)
