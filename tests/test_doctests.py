@@ -67,11 +67,12 @@ ENTRY_POINTS = [
     ("workbench.partition.gnn_partitioner", ""),
     ("workbench.partition.rl_refinement", ""),
     ("workbench.pipelines.partitioning", ""),
-    ("workbench.cg.mapping", ""),
-    ("workbench.cg.linear", ""),
-    ("workbench.cg.metrics", ""),
-    ("workbench.cg.trajectory", ""),
-    ("workbench.cg.cgvae", ""),
+    ("workbench.cg.mapping", "partition_mapping"),
+    ("workbench.cg.mapping", "mapping_matrix"),
+    ("workbench.cg.linear", "LinearBackmapping"),
+    ("workbench.cg.metrics", "rmsd"),
+    ("workbench.cg.trajectory", "covalent_bonds"),
+    ("workbench.cg.cgvae", "CGVAE"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
