@@ -8,7 +8,8 @@ Method (:func:`simulate_alanine_dipeptide`; every setting is recorded in the man
 - force field: Amber ff14SB (``amber14-all.xml``) with OBC2 implicit solvent (``implicit/obc2.xml``), both bundled
   with OpenMM; no cutoff, bonds to hydrogen constrained;
 - dynamics: ``LangevinMiddleIntegrator`` at 300 K, friction 1/ps, 2 fs step, after energy minimization and
-  ``equilibration_ps`` discarded; one frame every ``stride_ps``; OpenMM's CPU platform on one thread.
+  ``equilibration_ps`` discarded; one frame every ``stride_ps``; OpenMM's CPU platform on one thread with
+  deterministic forces, and the hydrogens started from a seeded RNG, so the same seed rebuilds the same file.
 
 Positions are stored in ångström as float32 in ``trajectory.npz`` (with elements, bonds, masses, names, times).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -93,13 +95,21 @@ def simulate_alanine_dipeptide(length_ps: float = 500.0, stride_ps: float = 0.25
     pdb = app.PDBFile(io.StringIO(_heavy_atom_pdb(seed)))
     forcefield = app.ForceField("amber14-all.xml", "implicit/obc2.xml")
     modeller = app.Modeller(pdb.topology, pdb.positions)
-    modeller.addHydrogens(forcefield)
+    # addHydrogens starts the new hydrogens at positions from Python's global `random`: seed it for a reproducible
+    # build, and give the caller's random state back afterwards
+    state = random.getstate()
+    random.seed(int(seed))
+    try:
+        modeller.addHydrogens(forcefield, platform=openmm.Platform.getPlatformByName("Reference"))
+    finally:
+        random.setstate(state)
     system = forcefield.createSystem(modeller.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
     integrator = openmm.LangevinMiddleIntegrator(temperature_k * unit.kelvin, friction_per_ps / unit.picosecond,
                                                  timestep_fs * unit.femtosecond)
     integrator.setRandomNumberSeed(int(seed) + 1)  # 0 would mean "pick a seed at random" in OpenMM
     platform = openmm.Platform.getPlatformByName("CPU")
-    simulation = app.Simulation(modeller.topology, system, integrator, platform, {"Threads": "1"})
+    simulation = app.Simulation(modeller.topology, system, integrator, platform,
+                               {"Threads": "1", "DeterministicForces": "true"})
     simulation.context.setPositions(modeller.positions)
     simulation.minimizeEnergy()
     simulation.context.setVelocitiesToTemperature(temperature_k * unit.kelvin, int(seed) + 1)
@@ -119,7 +129,7 @@ def simulate_alanine_dipeptide(length_ps: float = 500.0, stride_ps: float = 0.25
             "integrator": "LangevinMiddleIntegrator", "temperature_k": temperature_k, "timestep_fs": timestep_fs,
             "friction_per_ps": friction_per_ps, "length_ps": length_ps, "stride_ps": stride_ps,
             "equilibration_ps": equilibration_ps, "constraints": "HBonds", "nonbonded": "NoCutoff",
-            "platform": "CPU, 1 thread", "seed": int(seed), "wall_s": round(wall, 3),
+            "platform": "CPU, 1 thread, DeterministicForces", "seed": int(seed), "wall_s": round(wall, 3),
             "steps_per_s": round(n_frames * steps_per_frame / wall, 1), "frames_per_s": round(n_frames / wall, 2)}
     return Trajectory(frames, [a.element.atomic_number for a in atoms], bonds, masses, [a.name for a in atoms],
                       [a.residue.name for a in atoms], [a.residue.index for a in atoms],
