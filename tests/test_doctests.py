@@ -73,6 +73,12 @@ ENTRY_POINTS = [
     ("workbench.hamiltonian.eigen", "generalized_eigh"),
     ("workbench.models.phisnet", "PhiSNet"),
     ("workbench.models.phisnet", "block_irreps"),
+    ("workbench.cg.mapping", "partition_mapping"),
+    ("workbench.cg.mapping", "mapping_matrix"),
+    ("workbench.cg.linear", "LinearBackmapping"),
+    ("workbench.cg.metrics", "rmsd"),
+    ("workbench.cg.trajectory", "covalent_bonds"),
+    ("workbench.cg.cgvae", "CGVAE"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -68,6 +68,12 @@ ALLOWED["hamiltonian"] = {"checks", "groups", "data"}
 ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"hamiltonian"}
 ALLOWED["__init__"] = ALLOWED["__init__"] | {"hamiltonian"}
 ALLOWED["widgets"] = ALLOWED["widgets"] | {"hamiltonian"}
+# coarse-graining and backmapping (CGVAE): mappings and metrics on checks, the CGVAE on nn/models (MACE layer), the
+# shipped trajectory's manifest through data; the backmapping pipeline, the package root and the widgets reach it
+ALLOWED["cg"] = {"checks", "groups", "nn", "models", "data"}
+ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"cg"}
+ALLOWED["__init__"] = ALLOWED["__init__"] | {"cg"}
+ALLOWED["widgets"] = ALLOWED["widgets"] | {"cg"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",
@@ -80,6 +86,8 @@ OPTIONAL_HEAVY = {"triton", "rdkit", "ase", "pyscf", "openmm", "phonopy", "pymet
                   "jupyter_client", "traitlets", "sklearn", "psutil"}
 # RDKit's Contrib SA_Score module (synthetic accessibility), shipped inside the rdkit wheel (the 'chem' extra)
 OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"sascorer"}
+# MDTraj: reading a user's DCD/XTC trajectory in workbench.cg (the 'md' extra)
+OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"mdtraj"}
 
 
 def module_name(root: Path, path: Path) -> str:

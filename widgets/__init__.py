@@ -16,6 +16,7 @@
   for radiation, Q range, broadening, B_iso, supercell and element highlighting.
 """
 
+from widgets.backmapping_plots import backmapping_view, ramachandran_figure, rmsd_vs_beads_figure
 from widgets.dynamics_plots import (
     conservation_figure,
     frequencies_figure,
@@ -47,6 +48,9 @@ from widgets.spectral_plots import eigenvector_grid_figure, invariance_bars_figu
 from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
+    "backmapping_view",
+    "ramachandran_figure",
+    "rmsd_vs_beads_figure",
     "cut_vs_size_figure",
     "partition_mesh_figure",
     "sparsity_figure",

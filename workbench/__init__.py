@@ -18,6 +18,7 @@ Examples:
 """
 
 from workbench import (
+                       cg,
                        checks,
                        data,
                        dynamics,
@@ -39,6 +40,7 @@ from workbench.version import __version__
 
 __all__ = [
     "__version__",
+    "cg",
     "checks",
     "data",
     "dynamics",

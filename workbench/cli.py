@@ -34,6 +34,7 @@ DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "spectra": ("workbench.scattering.spectra_data", "build_spectra_dataset", "data/spectra"),
     "normals": ("workbench.data.normals", "build_normals", "data/normals"),
     "hamiltonians": ("workbench.hamiltonian.dataset", "build_hamiltonians", "data/hamiltonians"),
+    "cg_alanine": ("workbench.cg.alanine", "build_cg_alanine", "data/cg_alanine"),
 }
 
 

@@ -18,8 +18,9 @@ changed config, and writes ``metrics.json``, per-model ``metrics.csv`` and a ``c
   simulated oscillators, Kepler orbits or the double pendulum: test error and cost against the time jump.
 """
 
-from workbench.pipelines import action_angle, common, compare, jets, normals, qm9, shapes
+from workbench.pipelines import action_angle, backmapping, common, compare, jets, normals, qm9, shapes
 from workbench.pipelines.action_angle import ActionAngleRunConfig, run_action_angle
+from workbench.pipelines.backmapping import BackmappingRunConfig, run_backmapping
 from workbench.pipelines.compare import compare_models
 from workbench.pipelines.jets import JetsRunConfig, run_jets
 from workbench.pipelines.normals import NormalsRunConfig, run_normals
@@ -27,6 +28,9 @@ from workbench.pipelines.qm9 import QM9RunConfig, run_qm9
 from workbench.pipelines.shapes import ShapesRunConfig, run_shapes
 
 __all__ = [
+    "BackmappingRunConfig",
+    "backmapping",
+    "run_backmapping",
     "ActionAngleRunConfig",
     "action_angle",
     "run_action_angle",
