@@ -61,6 +61,12 @@ ALLOWED["frames"] = {"checks", "groups", "nn", "models"}
 ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"frames"}
 ALLOWED["__init__"] = ALLOWED["__init__"] | {"frames"}
 ALLOWED["widgets"] = ALLOWED["widgets"] | {"frames"}
+# interatomic potentials: ASE calculators and MD helpers on models (Potential) and nn (periodic radius graph), data
+# for the ASE loader; the potential pipeline, the package root and the widgets reach them
+ALLOWED["calculators"] = {"checks", "groups", "nn", "models", "data"}
+ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"calculators"}
+ALLOWED["__init__"] = ALLOWED["__init__"] | {"calculators"}
+ALLOWED["widgets"] = ALLOWED["widgets"] | {"calculators"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",
@@ -73,6 +79,8 @@ OPTIONAL_HEAVY = {"triton", "rdkit", "ase", "pyscf", "openmm", "phonopy", "pymet
                   "jupyter_client", "traitlets", "sklearn", "psutil"}
 # RDKit's Contrib SA_Score module (synthetic accessibility), shipped inside the rdkit wheel (the 'chem' extra)
 OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"sascorer"}
+# tblite (GFN2-xTB labels of the shipped potential data, the 'xtb' extra)
+OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"tblite"}
 
 
 def module_name(root: Path, path: Path) -> str:

@@ -33,6 +33,7 @@ DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "qm9_penalized_logp": ("workbench.data.molecular_graphs", "build_qm9_penalized_logp", "data/qm9_penalized_logp"),
     "spectra": ("workbench.scattering.spectra_data", "build_spectra_dataset", "data/spectra"),
     "normals": ("workbench.data.normals", "build_normals", "data/normals"),
+    "potentials": ("workbench.data.potential_data", "build_potentials", "data/potentials"),
 }
 
 
