@@ -13,6 +13,7 @@ what is wrong instead of returning NaN.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,8 @@ def check_structure(numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray
     if edges.shape[1]:
         d = torch.linalg.norm(pos_t[edges[1]] - pos_t[edges[0]] + shifts, dim=-1)
         k = int(torch.argmin(d))
-        i, j = int(edges[1, k]), int(edges[0, k])
-        raise ValueError(f"atoms {j} and {i} are {float(d[k]):.3f} Å apart, closer than min_distance = "
+        i, j = sorted((int(edges[1, k]), int(edges[0, k])))
+        raise ValueError(f"atoms {i} and {j} are {float(d[k]):.3f} Å apart, closer than min_distance = "
                          f"{min_distance} Å: the potential is not meant for such geometries (a collapsed structure "
                          "or a failed MD run); pass a smaller min_distance to evaluate anyway")
 
@@ -80,7 +81,7 @@ class WorkbenchCalculator(Calculator):
     """ASE calculator of a workbench :class:`Potential` (module docstring).
 
     Args:
-        potential: a :class:`Potential`, or the path of a checkpoint written by
+        potential: a :class:`Potential` (copied), or the path of a checkpoint written by
             :func:`workbench.calculators.save_potential`.
         dtype: ``"float64"`` (default) or ``"float32"`` (also torch dtypes).
         min_distance: the smallest interatomic distance accepted (Å), > 0 (default 0.5).
@@ -120,7 +121,8 @@ class WorkbenchCalculator(Calculator):
             raise TypeError(f"potential must be a Potential or a checkpoint path, got {type(potential).__name__}")
         self.dtype = _DTYPES[dtype]
         self.device = torch.device(device)
-        self.potential = potential.to(device=self.device, dtype=self.dtype).eval()
+        # a copy: the calculator's dtype/device must not change the caller's module (nor another calculator's)
+        self.potential = copy.deepcopy(potential).to(device=self.device, dtype=self.dtype).eval()
         self.min_distance = float(min_distance)
 
     def _tensors(self, atoms_list: Sequence[Any]) -> dict[str, Any]:
