@@ -36,6 +36,7 @@ class MDTrajectory:
         time_ps: ``[F]`` ps. potential, kinetic, total: ``[F]`` eV. temperature: ``[F]`` K.
         steps_per_second: integration steps per wall-clock second (force evaluations included).
         ensemble, timestep_fs: how it was run.
+        info: ``{"failed": message, "failed_after_ps": t}`` when a ``stop_on_error`` run failed, else empty.
     """
 
     numbers: np.ndarray
@@ -64,7 +65,7 @@ class MDTrajectory:
 
 def run_md(atoms: Any, calculator: Any, steps: int, timestep_fs: float = 0.5, ensemble: str = "nve",
            temperature_K: float = 300.0, friction_per_fs: float = 0.01, save_every: int = 10, seed: int = 0,
-           initial_velocities: bool = True) -> MDTrajectory:
+           initial_velocities: bool = True, stop_on_error: bool = False) -> MDTrajectory:
     """Run ``steps`` MD steps of ``atoms`` (a copy; the argument is not changed) with ``calculator``.
 
     Args:
@@ -73,10 +74,14 @@ def run_md(atoms: Any, calculator: Any, steps: int, timestep_fs: float = 0.5, en
         temperature_K: also the Maxwell-Boltzmann temperature of the initial velocities (``initial_velocities``;
             otherwise the velocities ``atoms`` carries are kept), drawn with ``seed``, with zero total momentum.
         save_every: a frame every this many steps (frame 0 is the start).
+        stop_on_error: when the calculator refuses a structure (``ValueError``, e.g. two atoms closer than its
+            ``min_distance``: the run has failed), return the frames saved so far with ``info["failed"]`` (the
+            message) and ``info["failed_after_ps"]`` (the last saved time) instead of raising -- the "time to
+            failure" of a stability test.
 
     Raises:
         ValueError: bad arguments; whatever the calculator raises (e.g. atoms that came too close) propagates
-            with the step it happened at.
+            with the step it happened at (unless ``stop_on_error``).
     """
     if ensemble not in ENSEMBLES:
         raise ValueError(f"ensemble must be one of {ENSEMBLES}, got {ensemble!r}")
@@ -114,12 +119,17 @@ def run_md(atoms: Any, calculator: Any, steps: int, timestep_fs: float = 0.5, en
     record()
     t0 = time.perf_counter()
     done = 0
+    info: dict[str, Any] = {}
     while done < steps:
         n = min(int(save_every), steps - done)
         try:
             dyn.run(n)
         except ValueError as err:
-            raise ValueError(f"MD step {done + n} of {steps} failed: {err}") from err
+            message = f"MD step {done + n} of {steps} failed: {err}"
+            if not stop_on_error:
+                raise ValueError(message) from err
+            info = {"failed": message, "failed_after_ps": times[-1]}
+            break
         done += n
         record()
     seconds = time.perf_counter() - t0
@@ -129,8 +139,8 @@ def run_md(atoms: Any, calculator: Any, steps: int, timestep_fs: float = 0.5, en
         numbers=atoms.get_atomic_numbers().copy(), positions=np.asarray(positions), cell=np.asarray(atoms.cell[:]),
         pbc=np.asarray(atoms.pbc), time_ps=np.asarray(times), potential=np.asarray(pot), kinetic=kinetic,
         total=np.asarray(pot) + kinetic, temperature=2 * kinetic / (dof * units.kB),
-        steps_per_second=steps / seconds if seconds > 0 else float("inf"), ensemble=ensemble,
-        timestep_fs=float(timestep_fs))
+        steps_per_second=max(done, 1) / seconds if seconds > 0 else float("inf"), ensemble=ensemble,
+        timestep_fs=float(timestep_fs), info=info)
 
 
 def energy_drift(trajectory: MDTrajectory) -> float:

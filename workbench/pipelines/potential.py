@@ -16,6 +16,8 @@ Then the first model of ``config.models`` (or ``md_model``) drives ASE molecular
 
 - NVE (velocity Verlet, ``md_steps`` steps of ``md_timestep_fs``, velocities drawn at ``md_temperature_K``):
   the total energy's drift (eV/atom/ps, least-squares slope) and its peak-to-peak fluctuation, and MD steps/s;
+  a run that brings two atoms closer than the calculator's ``min_distance`` stops there and is reported as
+  failed (``nve_failed``/``nvt_failed`` with the step; the time simulated until then is ``nve_time_ps``);
 - NVT (Langevin at ``md_temperature_K``, the same number of steps): its pair-distance distribution (RDF up to the
   ideal-gas factor) against the reference trajectory's (the dataset's frames with the start's atoms and cell: for
   the shipped ethanol the whole GFN2-xTB MD at 500 K; for copper the frames of that volume, all three
@@ -355,8 +357,10 @@ def run_potential(config: PotentialRunConfig | None = None, output_dir: str | Pa
         start = _atoms(test[0])
         md_kw = dict(steps=config.md_steps, timestep_fs=config.md_timestep_fs,
                      temperature_K=config.md_temperature_K, save_every=config.md_save_every, seed=config.seed)
-        nve = run_md(start, WorkbenchCalculator(potentials[md_name], **calc_kw), ensemble="nve", **md_kw)
-        nvt = run_md(start, WorkbenchCalculator(potentials[md_name], **calc_kw), ensemble="nvt", **md_kw)
+        nve = run_md(start, WorkbenchCalculator(potentials[md_name], **calc_kw), ensemble="nve", stop_on_error=True,
+                     **md_kw)
+        nvt = run_md(start, WorkbenchCalculator(potentials[md_name], **calc_kw), ensemble="nvt", stop_on_error=True,
+                     **md_kw)
         _md_table(nve).to_csv(out / "md_nve.csv", index=False)
         _md_table(nvt).to_csv(out / "md_nvt.csv", index=False)
         ase = require_ase()
@@ -374,7 +378,9 @@ def run_potential(config: PotentialRunConfig | None = None, output_dir: str | Pa
             "model": md_name, "dtype": config.md_dtype, "steps": config.md_steps,
             "timestep_fs": config.md_timestep_fs, "temperature_K": config.md_temperature_K,
             "nve_time_ps": float(nve.time_ps[-1]),
-            "nve_energy_drift_eV_per_atom_per_ps": energy_drift(nve),
+            "nve_failed": nve.info.get("failed"), "nvt_failed": nvt.info.get("failed"),
+            "nvt_time_ps": float(nvt.time_ps[-1]),
+            "nve_energy_drift_eV_per_atom_per_ps": energy_drift(nve) if len(nve.time_ps) > 1 else None,
             "nve_energy_fluctuation_meV_per_atom": 1000 * float(np.ptp(nve.total)) / nve.num_atoms,
             "nve_steps_per_second": nve.steps_per_second,
             "nvt_mean_temperature_K": float(nvt.temperature[len(nvt.temperature) // 2:].mean()),
