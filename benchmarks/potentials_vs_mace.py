@@ -124,7 +124,8 @@ def run_ours(args: argparse.Namespace, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mace-python", required=True, help="python of an environment with mace-torch installed")
+    parser.add_argument("--mace-python", default=os.environ.get("WORKBENCH_MACE_PYTHON", ""),
+                        help="python of an environment with mace-torch installed (default: $WORKBENCH_MACE_PYTHON)")
     parser.add_argument("--n-train", type=int, default=200)
     parser.add_argument("--n-val", type=int, default=50)
     parser.add_argument("--n-test", type=int, default=200)
@@ -135,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "potentials_vs_mace.csv")
     args = parser.parse_args(argv)
+    if not args.mace_python:
+        print("skipped: mace-torch runs in its own environment; pass --mace-python PATH or set "
+              "WORKBENCH_MACE_PYTHON (e.g. a venv with `pip install mace-torch==0.3.16`)")
+        return 0
     check = subprocess.run([args.mace_python, "-c", "import mace; print(mace.__version__)"], capture_output=True,
                            text=True)
     if check.returncode != 0:

@@ -67,6 +67,11 @@ ENTRY_POINTS = [
     ("workbench.partition.gnn_partitioner", ""),
     ("workbench.partition.rl_refinement", ""),
     ("workbench.pipelines.partitioning", ""),
+    ("workbench.models.potential", "Potential"),
+    ("workbench.data.potentials", "fit_atomic_energies"),
+    ("workbench.data.potential_data", "load_potential_dataset"),
+    ("workbench.calculators.ase_calculator", "WorkbenchCalculator"),
+    ("workbench.pipelines.potential", "run_potential"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

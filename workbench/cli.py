@@ -126,6 +126,8 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
 
 #: Benchmarks that take hours on a 2-core CPU (full-size training runs): only run when named.
 LONG_BENCHMARKS = frozenset({"qm9_models"})
+# trains workbench MACE and mace-torch (another interpreter, --mace-python) on the shipped ethanol: about 30 minutes
+LONG_BENCHMARKS = LONG_BENCHMARKS | {"potentials_vs_mace"}
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
