@@ -128,6 +128,8 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
 LONG_BENCHMARKS = frozenset({"qm9_models"})
 # trains workbench MACE and mace-torch (another interpreter, --mace-python) on the shipped ethanol: about 30 minutes
 LONG_BENCHMARKS = LONG_BENCHMARKS | {"potentials_vs_mace"}
+# trains a potential and runs 10 ps of NVE MD (20,000 force evaluations): tens of minutes
+LONG_BENCHMARKS = LONG_BENCHMARKS | {"potential_md_stability"}
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
