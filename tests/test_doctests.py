@@ -79,6 +79,11 @@ ENTRY_POINTS = [
     ("workbench.cg.metrics", "rmsd"),
     ("workbench.cg.trajectory", "covalent_bonds"),
     ("workbench.cg.cgvae", "CGVAE"),
+    ("workbench.models.potential", "Potential"),
+    ("workbench.data.potentials", "fit_atomic_energies"),
+    ("workbench.data.potential_data", "load_potential_dataset"),
+    ("workbench.calculators.ase_calculator", "WorkbenchCalculator"),
+    ("workbench.pipelines.potential", "run_potential"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -74,6 +74,12 @@ ALLOWED["cg"] = {"checks", "groups", "nn", "models", "data"}
 ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"cg"}
 ALLOWED["__init__"] = ALLOWED["__init__"] | {"cg"}
 ALLOWED["widgets"] = ALLOWED["widgets"] | {"cg"}
+# interatomic potentials: ASE calculators and MD helpers on models (Potential) and nn (periodic radius graph), data
+# for the ASE loader; the potential pipeline, the package root and the widgets reach them
+ALLOWED["calculators"] = {"checks", "groups", "nn", "models", "data"}
+ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"calculators"}
+ALLOWED["__init__"] = ALLOWED["__init__"] | {"calculators"}
+ALLOWED["widgets"] = ALLOWED["widgets"] | {"calculators"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",
@@ -88,6 +94,8 @@ OPTIONAL_HEAVY = {"triton", "rdkit", "ase", "pyscf", "openmm", "phonopy", "pymet
 OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"sascorer"}
 # MDTraj: reading a user's DCD/XTC trajectory in workbench.cg (the 'md' extra)
 OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"mdtraj"}
+# tblite (GFN2-xTB labels of the shipped potential data, the 'xtb' extra)
+OPTIONAL_HEAVY = OPTIONAL_HEAVY | {"tblite"}
 
 
 def module_name(root: Path, path: Path) -> str:

@@ -6,6 +6,7 @@
   :class:`RotationDemo`: sliders that rotate a molecule's coordinates, with a live viewer, readout and plots.
 - :mod:`widgets.plots`: plotly figures for invariants and equivariant vectors, rendered offline.
 - :mod:`widgets.pipeline_plots`: the pipeline notebooks' figures (parity, learning curves, confusion, ROC, bars).
+- :mod:`widgets.potential_plots`: MD energies and pair-distance distributions of the potential pipeline.
 - :mod:`widgets.spectral_plots`: SignNet pipeline bars and eigenvectors as node colours.
 - :class:`EigenvectorExplorer`: flip signs / rotate eigenspaces of a graph's eigenvectors, watch encodings change.
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
@@ -42,6 +43,7 @@ from widgets.pipeline_plots import (
     shape_clouds_figure,
 )
 from widgets.plots import dipole_figure, distances_figure, use_offline_plotly, write_figure_html
+from widgets.potential_plots import md_energy_figure, rdf_figure
 from widgets.rotation import RotationDemo, RotationSliders, rotation_matrix
 from widgets.spectra_explorer import SpectraExplorer, SpectraSettings, SpectraStructure
 from widgets.spectral_plots import eigenvector_grid_figure, invariance_bars_figure, mae_bars_figure
@@ -51,6 +53,8 @@ __all__ = [
     "backmapping_view",
     "ramachandran_figure",
     "rmsd_vs_beads_figure",
+    "md_energy_figure",
+    "rdf_figure",
     "cut_vs_size_figure",
     "partition_mesh_figure",
     "sparsity_figure",

@@ -7,7 +7,8 @@ with manifests and interop), ``wb.train`` (the fitting loop), ``wb.equivariance`
 errors), ``wb.spectral`` (Laplacian eigenvectors, their sign/basis ambiguities, RWSE), ``wb.scattering`` (Debye
 I(Q)/S(Q), pair distribution functions, powder patterns), ``wb.dynamics`` (Hamiltonian systems,
 Action-Angle Networks and their baselines), ``wb.partition`` (graph partitioning, nested dissection, GNN and RL
-partitioners against METIS) and ``wb.pipelines`` (the
+partitioners against METIS), ``wb.calculators`` (ASE calculators from trained potentials, MD helpers)
+and ``wb.pipelines`` (the
 functions the pipeline notebooks call).  Nothing in ``workbench`` imports Jupyter
 or plotting libraries; widgets live in the ``widgets`` package.
 
@@ -18,6 +19,7 @@ Examples:
 """
 
 from workbench import (
+                       calculators,
                        cg,
                        checks,
                        data,
@@ -41,6 +43,7 @@ from workbench.version import __version__
 __all__ = [
     "__version__",
     "cg",
+    "calculators",
     "checks",
     "data",
     "dynamics",

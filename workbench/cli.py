@@ -35,6 +35,7 @@ DATA_BUILDERS: dict[str, tuple[str, str, str]] = {
     "normals": ("workbench.data.normals", "build_normals", "data/normals"),
     "hamiltonians": ("workbench.hamiltonian.dataset", "build_hamiltonians", "data/hamiltonians"),
     "cg_alanine": ("workbench.cg.alanine", "build_cg_alanine", "data/cg_alanine"),
+    "potentials": ("workbench.data.potential_data", "build_potentials", "data/potentials"),
 }
 
 
@@ -132,6 +133,10 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
 
 #: Benchmarks that take hours on a 2-core CPU (full-size training runs): only run when named.
 LONG_BENCHMARKS = frozenset({"qm9_models"})
+# trains workbench MACE and mace-torch (another interpreter, --mace-python) on the shipped ethanol: about 30 minutes
+LONG_BENCHMARKS = LONG_BENCHMARKS | {"potentials_vs_mace"}
+# trains a potential and runs 10 ps of NVE MD (20,000 force evaluations): tens of minutes
+LONG_BENCHMARKS = LONG_BENCHMARKS | {"potential_md_stability"}
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:

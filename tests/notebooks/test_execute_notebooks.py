@@ -28,6 +28,8 @@ TIME_LIMIT_S = 180
 # pipelines/normals.ipynb (Tensor Frames, found by runner.find_notebooks like every notebook): 43 s wall / 35 CPU-s at
 # load ~20 on 2 cores with OMP_NUM_THREADS=1 (2026-12-07)
 # pipelines/hamiltonian.ipynb (PhiSNet): 75 s wall / 25 CPU-s at load ~9 on 2 cores with OMP_NUM_THREADS=1 (2026-12-07)
+# pipelines/potential.ipynb (interatomic potentials: MACE + SchNet on ethanol, NVE/NVT MD, viewer): 97 s wall / 43
+# CPU-s at heavy load on 2 cores with OMP_NUM_THREADS=1 (2026-12-07), before its defaults were cut to 100 MD steps
 
 
 def _id(path: Path) -> str:

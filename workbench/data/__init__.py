@@ -6,6 +6,8 @@
 - :class:`AtomsItem`, :class:`AtomsBatch`, :func:`collate_atoms`: one PyG-shaped batch (``z``, ``pos``, ``batch``,
   ``ptr``) for every molecular dataset; :func:`fixed_split` for reproducible splits.
 - :func:`to_ase`, :func:`from_ase`, :func:`to_pyg`, :func:`from_pyg`: ASE ``Atoms`` and PyG ``Data`` interop.
+- :mod:`workbench.data.potentials`: structures with energies/forces (extended XYZ, rMD17), the shipped
+  ethanol (GFN2-xTB) and copper (EMT) trajectories.
 - :mod:`workbench.data.manifest`: manifests with sha256, reproducible npz writing.
 
 Examples:
@@ -18,7 +20,7 @@ Examples:
     (2, [0, 0, 0, 1, 1, 1, 1, 1], [0, 3, 8])
 """
 
-from workbench.data import batch, interop, jets, manifest, molecules, qm9, shapes, splits
+from workbench.data import batch, interop, jets, manifest, molecules, potentials, qm9, shapes, splits
 from workbench.data.batch import AtomsBatch, AtomsItem, collate_atoms
 from workbench.data.interop import from_ase, from_pyg, to_ase, to_pyg
 from workbench.data.splits import fixed_split
@@ -35,6 +37,7 @@ __all__ = [
     "jets",
     "manifest",
     "molecules",
+    "potentials",
     "qm9",
     "shapes",
     "splits",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["require_ase", "require_pyg_data"]
+__all__ = ["require_ase", "require_pyg_data", "require_tblite_ase"]
 
 
 def require_ase() -> Any:
@@ -26,3 +26,13 @@ def require_pyg_data() -> Any:
         raise ImportError("PyG conversions need torch_geometric (the 'graph' extra): pip install "
                           "'equivariant-workbench[graph]' or pip install torch_geometric") from err
     return Data
+
+
+def require_tblite_ase() -> Any:
+    """tblite's ASE calculator class ``TBLite`` (GFN2-xTB); ImportError naming the ``xtb`` extra when missing."""
+    try:
+        from tblite.ase import TBLite  # optional heavy dependency (the 'xtb' extra): GFN2-xTB labels of the data
+    except ImportError as err:
+        raise ImportError("GFN2-xTB labels need tblite (the 'xtb' extra): pip install 'equivariant-workbench[xtb]' "
+                          "or pip install tblite") from err
+    return TBLite

@@ -7,7 +7,8 @@
 
 All share :class:`~workbench.models.base.MolecularModel`'s interface:
 ``model(z [A], pos [A, 3], batch [A], num_graphs) -> [B]`` (``output="scalar"``) or ``[B, 3]`` (``"dipole"``).
-:func:`build_model` makes one by name with common hyper-parameters.
+:func:`build_model` makes one by name with common hyper-parameters. :class:`Potential` turns any of them into an
+interatomic potential (energy, forces and stress by autograd; periodic cells through ``cell``/``pbc``).
 
 Jet taggers (``model(momenta [B, N, 4], mask [B, N]) -> [B, num_classes]``; inputs and four-vector features in
 :mod:`workbench.models.jet_features`): :class:`LorentzMACE` (G-MACE for SO+(1,3)), :class:`LorentzNetLite`
@@ -41,6 +42,7 @@ from workbench.models.nequip import NequIP
 from workbench.models.pe_regressor import BACKBONES, ENCODINGS, PEGraphRegressor, build_pe_regressor
 from workbench.models.phisnet import PhiSNet
 from workbench.models.phonon_dos import CompositionDOSMLP, PeriodicDOSMACE
+from workbench.models.potential import Potential, PotentialOutput
 from workbench.models.rwse_pe import RWSE
 from workbench.models.schnet import SchNet
 from workbench.models.signnet import SignNet
@@ -49,7 +51,7 @@ __all__ = ["MODELS", "OUTPUTS", "QM9_ELEMENTS", "REDUCTIONS", "DeepSetsTagger", 
            "LorentzNetLite", "MACE", "MolecularModel", "NequIP", "NodeFeatures", "SchNet", "build_model",
            "BACKBONES", "ENCODINGS", "BasisNet", "GINBackbone", "GraphTransformer", "LapPE", "PEGraphRegressor",
            "RWSE", "SignNet", "build_pe_regressor", "FILTER_ENCODINGS", "SpectralFilterNet", "ChebFilterNet",
-           "GINFilterNet", "CompositionDOSMLP", "PeriodicDOSMACE"]
+           "GINFilterNet", "CompositionDOSMLP", "PeriodicDOSMACE", "Potential", "PotentialOutput"]
 __all__ += ["PhiSNet", "CartesianHamiltonianMLP"]
 
 #: name -> (class, is it equivariant beyond invariants)

@@ -116,12 +116,20 @@ class MolecularModel(torch.nn.Module):
             raise ValueError(f"atomic numbers {unknown} are not among this model's elements {self.elements}")
         return s
 
-    def node_features(self, species: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> NodeFeatures:
-        """Per-atom features from species ``[A]``, positions ``[A, 3]`` and edges ``[2, E]`` (source -> target)."""
+    def node_features(self, species: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor,
+                      shifts: torch.Tensor | None = None) -> NodeFeatures:
+        """Per-atom features from species ``[A]``, positions ``[A, 3]``, edges ``[2, E]`` (source -> target) and,
+        for periodic cells, the lattice translations of the edges ``shifts [E, 3]`` (edge vector
+        ``pos[i] - pos[j] + shifts``; ``None``: no periodicity)."""
         raise NotImplementedError
 
     def forward(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor | None = None,
-                num_graphs: int | None = None) -> torch.Tensor:
+                num_graphs: int | None = None, cell: torch.Tensor | None = None,
+                pbc: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs ``[B]`` / ``[B, 3]`` (module docstring). ``cell`` (``[3, 3]`` or ``[B, 3, 3]``, lattice vectors
+        as rows, Å) and ``pbc`` (``[3]`` or ``[B, 3]`` bool) make the graph periodic: edges reach the periodic
+        images closer than ``r_max`` and the edge shifts are ``n @ cell`` with integer ``n``, differentiable in
+        ``cell`` (so a strain applied to ``pos`` and ``cell`` gives the stress by autograd)."""
         check_tensor(pos, "pos", shape=(z.shape[0], 3), dtype="float", finite=True, hint="one row per atom of z")
         if batch is None:
             batch = torch.zeros(z.shape[0], dtype=torch.long, device=pos.device)
@@ -129,8 +137,23 @@ class MolecularModel(torch.nn.Module):
         if num_graphs is None:
             num_graphs = int(batch.max()) + 1 if batch.numel() else 0
         species = self.species(z)
-        edge_index, _ = radius_graph(pos, self.r_max, batch)
-        feats = self.node_features(species, pos, edge_index)
+        periodic = pbc is not None and bool(torch.as_tensor(pbc).any())
+        if periodic:
+            if cell is None:
+                raise ValueError("cell [3, 3] or [B, 3, 3] is required when pbc has a periodic direction")
+            cell = torch.as_tensor(cell, dtype=pos.dtype, device=pos.device)
+            cell = cell.expand(num_graphs, 3, 3) if cell.shape == (3, 3) else cell
+            check_tensor(cell, "cell", shape=(num_graphs, 3, 3), finite=True, hint="or [3, 3] for every structure")
+            edge_index, shifts = radius_graph(pos.detach(), self.r_max, batch, cell=cell.detach(), pbc=pbc)
+            # integer image numbers n of every edge, then shifts = n @ cell again with the graph's own cell, so
+            # that the shifts follow cell in autograd (stress)
+            edge_cell = cell.index_select(0, batch.index_select(0, edge_index[0]))  # [E, 3, 3]
+            images = torch.linalg.solve(edge_cell.detach().transpose(1, 2), shifts.unsqueeze(-1)).squeeze(-1)
+            shifts = torch.einsum("ei,eij->ej", images.round(), edge_cell)
+            feats = self.node_features(species, pos, edge_index, shifts=shifts)
+        else:
+            edge_index, _ = radius_graph(pos, self.r_max, batch)
+            feats = self.node_features(species, pos, edge_index)
         atomic = self.head(feats.scalars).squeeze(-1)  # [A]
         total = scatter_sum(atomic, batch, num_graphs)  # [B]
         if self.output == "scalar" and self.reduce == "sum":

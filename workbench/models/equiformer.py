@@ -169,13 +169,13 @@ class Equiformer(MolecularModel):
         self.final_norm = EquivariantLayerNorm(irreps)
         self._init_head(channels, channels)
 
-    def node_features(self, species, pos, edge_index):
+    def node_features(self, species, pos, edge_index, shifts=None):
         onehot = self.one_hot(species, pos.dtype)
-        vec = edge_vectors(pos, edge_index)
+        vec = edge_vectors(pos, edge_index, shifts)
         r = torch.linalg.norm(vec, dim=-1)
         sh = self.sh(vec)
         edge_embedding = self.radial_basis(r) * self.cutoff(r)[:, None]
-        x = self.embedding(onehot) + self.edge_degree(onehot, pos, edge_index)
+        x = self.embedding(onehot) + self.edge_degree(onehot, pos, edge_index, shifts)
         for norm1, attention, norm2, ffn in zip(self.norms1, self.attentions, self.norms2, self.ffns):
             x = x + attention(norm1(x), sh, edge_embedding, edge_index)
             x = x + ffn(norm2(x))

@@ -80,12 +80,12 @@ class MACE(MolecularModel):
         self.irreps_hidden = hidden
         self._init_head(channels * (int(num_layers) + 1), channels if int(lmax) >= 1 else 0)
 
-    def node_features(self, species, pos, edge_index):
+    def node_features(self, species, pos, edge_index, shifts=None):
         onehot = self.one_hot(species, pos.dtype)
         h = self.embedding(onehot)
         scalars = [h]
         for layer in self.layers:
-            h = layer(h, onehot, pos, edge_index)
+            h = layer(h, onehot, pos, edge_index, shifts=shifts)
             scalars.append(layer.scalars(h))
         last = split_scalars_vectors(h, self.irreps_hidden)
         return NodeFeatures(torch.cat(scalars, dim=1), last.vectors)

@@ -40,8 +40,8 @@ class _Interaction(torch.nn.Module):
         self.residual = o3.Irreps(irreps_in) == o3.Irreps(self.gate.irreps_out)
         self.irreps_out = self.gate.irreps_out
 
-    def forward(self, h, onehot, pos, edge_index):
-        out = self.gate(self.conv(h, pos, edge_index) + self.self_connection(h, onehot))
+    def forward(self, h, onehot, pos, edge_index, shifts=None):
+        out = self.gate(self.conv(h, pos, edge_index, shifts) + self.self_connection(h, onehot))
         return h + out if self.residual else out
 
 
@@ -77,9 +77,9 @@ class NequIP(MolecularModel):
         self.readout = Linear(irreps, f"{channels}x0e+{channels}x1o")
         self._init_head(channels, channels)
 
-    def node_features(self, species, pos, edge_index):
+    def node_features(self, species, pos, edge_index, shifts=None):
         onehot = self.one_hot(species, pos.dtype)
         h = self.embedding(onehot)
         for block in self.blocks:
-            h = block(h, onehot, pos, edge_index)
+            h = block(h, onehot, pos, edge_index, shifts)
         return split_scalars_vectors(self.readout(h), self.readout.irreps_out)

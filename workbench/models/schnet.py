@@ -70,8 +70,8 @@ class SchNet(MolecularModel):
             [_Interaction(channels, num_basis, filters) for _ in range(int(num_interactions))])
         self._init_head(channels)
 
-    def node_features(self, species, pos, edge_index):
-        d = torch.linalg.norm(edge_vectors(pos, edge_index), dim=-1)
+    def node_features(self, species, pos, edge_index, shifts=None):
+        d = torch.linalg.norm(edge_vectors(pos, edge_index, shifts), dim=-1)
         rbf = self.rbf(d)
         envelope = 0.5 * (torch.cos(d * math.pi / self.r_max) + 1.0)
         x = self.embedding(species).to(pos.dtype)

@@ -1,10 +1,13 @@
-"""Training: one loop for all models (AdamW, schedules, EMA), atomic checkpoints, exact resumption, CSV metrics."""
+"""Training: one loop for all models (AdamW, schedules, EMA), atomic checkpoints, exact resumption, CSV metrics;
+energy + force losses for interatomic potentials (:class:`EnergyForceLoss`)."""
 
 from workbench.train.checkpoint import load_checkpoint, save_checkpoint
 from workbench.train.ema import ExponentialMovingAverage
+from workbench.train.forces import EnergyForceLoss, potential_errors, predict_potential
 from workbench.train.loop import TrainConfig, TrainResult, epoch_batches, evaluate, fit, load_best_weights
 
 __all__ = [
+    "EnergyForceLoss",
     "ExponentialMovingAverage",
     "TrainConfig",
     "TrainResult",
@@ -13,5 +16,7 @@ __all__ = [
     "fit",
     "load_best_weights",
     "load_checkpoint",
+    "potential_errors",
+    "predict_potential",
     "save_checkpoint",
 ]
