@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The local CPU wheel: installed first, so nothing later resolves a (CUDA) torch.
 TORCH := torch==2.13.0
-EXTRAS := widgets,notebooks,test,gpu,qm9,dynamics,spectra,scattering-peers
+EXTRAS := widgets,notebooks,test,gpu,qm9,dynamics,spectra,scattering-peers,partition,graph
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 	@# the jet generator's extra, from wheels only (never a 30-minute Pythia build); its test skips without it
 	@$(BIN)/pip install --quiet --only-binary pythia8mc,fastjet -e ".[hep]" \
 	  || echo "note: no pythia8mc/fastjet wheels for this platform; the jet generator test will be skipped"
+	@# the simulation and quantum-chemistry extras, from wheels only (pyscf, openmm, tblite): their builders' tests,
+	@# the Hamiltonian pipeline's SCF timing and the orbital viewer's browser test skip without them
+	@$(BIN)/pip install --quiet --only-binary pyscf,openmm,tblite -e ".[qc,md,xtb]" \
+	  || echo "note: no pyscf/openmm/tblite wheels for this platform; the tests that need them will be skipped"
 	@$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} was pulled in; expected the local 2.13.0 CPU wheel')"
 	@touch $@
 

@@ -3,6 +3,8 @@ k > n), generators, baselines, coarsening, FM refinement, nested dissection and 
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import scipy.io
@@ -35,6 +37,10 @@ from workbench.partition import (
 )
 from workbench.partition.metrics import separator_report, vertex_separator_from_parts
 from workbench.partition.nested_dissection import minimum_vertex_separator
+
+#: the METIS baselines need the 'partition' extra (make test installs it)
+needs_pymetis = pytest.mark.skipif(importlib.util.find_spec("pymetis") is None,
+                                   reason="pymetis (the 'partition' extra) is not installed")
 
 pytestmark = pytest.mark.unit
 
@@ -80,6 +86,7 @@ def test_metrics_are_invariant_to_node_permutation():
     assert normalized_cut(g.adjacency, 1 - parts) == pytest.approx(normalized_cut(g.adjacency, parts), rel=1e-12)
 
 
+@needs_pymetis
 def test_bad_input_is_rejected_with_clear_errors():
     with pytest.raises(ValueError, match="symmetric"):
         check_adjacency(sp.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0]])))
@@ -133,6 +140,7 @@ def test_generators(tmp_path):
         load_matrix_market(tmp_path / "missing.mtx")
 
 
+@needs_pymetis
 def test_baselines_on_a_grid():
     g = grid_graph_2d(10, 6)  # best balanced bisection cuts the 6 edges of one column line
     for parts in (metis_partition(g.adjacency, 2), spectral_bisection(g.adjacency),
@@ -159,6 +167,7 @@ def test_coarsening_and_fm_refinement():
     assert balance(refined, 2) <= 1.02
 
 
+@needs_pymetis
 def test_vertex_separators():
     g = grid_graph_2d(8, 8)
     parts = metis_partition(g.adjacency, 2)
@@ -170,6 +179,7 @@ def test_vertex_separators():
         separator_report(g.adjacency, parts)
 
 
+@needs_pymetis
 def test_nested_dissection_reduces_fill():
     g = grid_graph_2d(20, 20)
     perm = nested_dissection_order(g.adjacency, spectral_bisection, leaf_size=16)
