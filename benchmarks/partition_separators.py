@@ -80,10 +80,10 @@ def main() -> None:
             for kind, labels in (("boundary", vertex_separator_from_parts(a, parts)),
                                  ("cover", minimum_vertex_separator(a, parts))):
                 before = normalized_separator(labels)
-                refiners = {"start": lambda lab: lab,
-                            "rl": lambda lab: agent.refine(a, lab, steps=args.steps),
-                            "random": lambda lab: random_separator_refine(a, lab, steps=args.steps),
-                            "greedy": lambda lab: greedy_separator_refine(a, lab, steps=args.steps)}
+                refiners = {"start": lambda lab, a=a: lab,
+                            "rl": lambda lab, a=a: agent.refine(a, lab, steps=args.steps),
+                            "random": lambda lab, a=a: random_separator_refine(a, lab, steps=args.steps),
+                            "greedy": lambda lab, a=a: greedy_separator_refine(a, lab, steps=args.steps)}
                 for method, refine in refiners.items():
                     t0 = time.perf_counter()
                     out = refine(labels)

@@ -93,8 +93,9 @@ def nested_dissection_order(adjacency: Any, bisect: Bisect, leaf_size: int = 64,
 
     The separator of every bisection is ``separate(sub_adjacency, parts)`` (labels 0/1/2 of a vertex separator),
     by default the minimum vertex cover of its cut edges (:func:`minimum_vertex_separator`; e.g.
-    :meth:`~workbench.partition.separator_rl.SeparatorRefiner.separator` refines it with the RL agent); leaves are ordered by minimum degree (``leaf_order="mmd"``, SuperLU's MMD on
-    the leaf, as METIS does at its leaves) or kept in their order (``"natural"``)."""
+    :meth:`~workbench.partition.separator_rl.SeparatorRefiner.separator` refines it with the RL agent); leaves are
+    ordered by minimum degree (``leaf_order="mmd"``, SuperLU's MMD on the leaf, as METIS does at its leaves) or kept
+    in their order (``"natural"``)."""
     a = check_adjacency(adjacency)
     if leaf_order not in ("mmd", "natural"):
         raise ValueError(f"leaf_order must be 'mmd' or 'natural', got {leaf_order!r}")

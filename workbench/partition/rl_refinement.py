@@ -42,7 +42,8 @@ from workbench.partition.gnn_partitioner import SAGELayer, TorchGraph
 from workbench.partition.graphs import check_adjacency, random_delaunay
 from workbench.partition.metrics import check_parts
 
-__all__ = ["BisectionEnv", "a2c_train", "RLPolicy", "RLRefiner", "RLTrainConfig", "random_move_refine", "train_rl_refiner"]
+__all__ = ["BisectionEnv", "RLPolicy", "RLRefiner", "RLTrainConfig", "a2c_train", "random_move_refine",
+           "train_rl_refiner"]
 
 
 class BisectionEnv:

@@ -67,8 +67,9 @@ from workbench.partition import (
 )
 from workbench.partition.metrics import separator_report, vertex_separator_from_parts
 from workbench.partition.nested_dissection import minimum_vertex_separator
-from workbench.partition.rl_refinement import RLTrainConfig, random_move_refine, train_rl_refiner
+from workbench.partition.rl_refinement import RLRefiner, RLTrainConfig, random_move_refine, train_rl_refiner
 from workbench.partition.separator_rl import (
+    SeparatorRefiner,
     greedy_separator_refine,
     normalized_separator,
     random_separator_refine,
@@ -130,7 +131,8 @@ class PartitioningRunResult:
     """``results`` (one row per graph and method), ``rl`` (RL refinement), ``separators`` (RL refinement of vertex
     separators, one row per graph and starting separator), ``fill_in`` (one row per matrix and
     ordering), ``training`` (loss per step), ``metrics`` (``metrics.json``), ``graphs`` (the test graphs by name),
-    ``partitions`` (graph name -> method -> labels), the trained ``model``, ``output_dir``."""
+    ``partitions`` (graph name -> method -> labels), the trained ``model``, ``output_dir``, the trained ``rl_agent``
+    (edge cuts) and ``separator_agent`` (vertex separators)."""
 
     results: pd.DataFrame
     rl: pd.DataFrame
@@ -142,6 +144,8 @@ class PartitioningRunResult:
     partitions: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     model: GNNPartitioner | None = None
     output_dir: Path = Path(".")
+    rl_agent: RLRefiner | None = None
+    separator_agent: SeparatorRefiner | None = None
 
 
 def _bisect(method: str, model: GNNPartitioner, adjacency: Any, seed: int) -> np.ndarray:
@@ -281,4 +285,5 @@ def run_partitioning(config: PartitioningRunConfig | None = None, output_dir: st
     fill_in.to_csv(out / "fill_in.csv", index=False)
     training.to_csv(out / "training.csv", index=False)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n", encoding="utf-8")
-    return PartitioningRunResult(results, rl, separators, fill_in, training, metrics, graphs, partitions, model, out)
+    return PartitioningRunResult(results, rl, separators, fill_in, training, metrics, graphs, partitions, model, out,
+                                 agent, sep_agent)
