@@ -9,11 +9,13 @@ from and two refiners under the same protocol (random moves, greedy fewest-new-s
    separator size, balance, seconds, improvement in percent.
 2. Nested dissection: SuperLU fill-in (permc_spec NATURAL after the ordering) of ND from METIS bisections with the
    minimum-cover separator, with the RL-refined one and with the greedy-refined one, beside METIS ND and MMD(A^T+A)
-   (the AMD-family baseline), on a 2D Laplacian, a 3D Laplacian and an FE mesh with holes.
+   (the AMD-family baseline), on a 2D Laplacian, a 3D Laplacian, an FE mesh with holes and two real matrices that
+   scipy ships in its test data (mhd1280b, illc1850's A^T A: :func:`workbench.partition.scipy_test_matrix`).
 
 Writes benchmarks/results/partition_separators.csv and partition_separators_fill.csv. Single-threaded.
 
     .venv/bin/python benchmarks/partition_separators.py [--sizes 2000 10000] [--episodes 150] [--steps 40]
+        [--fill-only] [--matrices laplacian2d laplacian3d fe-graded mhd1280b illc1850]
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from workbench.partition import (
     grid_graph_3d,
     metis_partition,
     random_delaunay,
+    scipy_test_matrix,
     train_gnn_partitioner,
 )
 from workbench.partition.metrics import separator_report, vertex_separator_from_parts
 from workbench.partition.nested_dissection import minimum_vertex_separator
 from workbench.partition.rl_refinement import RLTrainConfig
 from workbench.partition.separator_rl import (
+    SeparatorRefiner,
     greedy_separator_refine,
     normalized_separator,
     random_separator_refine,
@@ -60,6 +64,8 @@ def main() -> None:
     parser.add_argument("--nd-grid3d", type=int, default=14)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--fill-only", action="store_true", help="skip the separator table (same trained agent)")
+    parser.add_argument("--matrices", nargs="+", default=list(MATRICES), choices=list(MATRICES))
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     torch.set_num_threads(args.threads)
@@ -68,6 +74,13 @@ def main() -> None:
     agent = train_separator_refiner(RLTrainConfig(episodes=args.episodes, steps=args.train_steps,
                                                   train_nodes=(300, 800)))
     print(f"separator agent trained in {time.perf_counter() - start:.1f} s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.fill_only:
+        separator_table(agent, args)
+    fill_table(agent, args)
+
+
+def separator_table(agent: SeparatorRefiner, args: argparse.Namespace) -> None:
     gnn = train_gnn_partitioner(GNNTrainConfig(num_graphs=4, train_nodes=(400, 800), gnn_nodes=200,
                                                embed_steps=60, partition_steps=60))
     graphs = {f"delaunay-{n}": random_delaunay(n, seed=20_000 + n) for n in args.sizes}
@@ -94,13 +107,21 @@ def main() -> None:
                                  "method": method, "normalized_separator": ns, **rep, "seconds": seconds,
                                  "improvement_percent": 100 * (before - ns) / before})
                     print(rows[-1])
-    args.out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows)
     table.to_csv(args.out / "partition_separators.csv", index=False)
+    summary = table.groupby(["start", "method"]).improvement_percent.agg(["mean", "min", "max"])
+    print(summary.to_string())
 
-    matrices = {"laplacian2d": grid_graph_2d(args.nd_grid, args.nd_grid),
-                "laplacian3d": grid_graph_3d(args.nd_grid3d, args.nd_grid3d, args.nd_grid3d),
-                "fe-graded": graphs["fe-graded"]}
+
+MATRICES = ("laplacian2d", "laplacian3d", "fe-graded", "mhd1280b", "illc1850")
+
+
+def fill_table(agent: SeparatorRefiner, args: argparse.Namespace) -> None:
+    makers = {"laplacian2d": lambda: grid_graph_2d(args.nd_grid, args.nd_grid),
+              "laplacian3d": lambda: grid_graph_3d(args.nd_grid3d, args.nd_grid3d, args.nd_grid3d),
+              "fe-graded": lambda: fe_mesh(args.fe_nodes, holes=3, graded=True, seed=1),
+              "mhd1280b": lambda: scipy_test_matrix("mhd1280b"), "illc1850": lambda: scipy_test_matrix("illc1850")}
+    matrices = {name: makers[name]() for name in args.matrices}
     metis = lambda sub: metis_partition(sub, 2)  # noqa: E731
     fills = []
     for name, graph in matrices.items():
@@ -112,9 +133,9 @@ def main() -> None:
         fill.insert(1, "nodes", graph.num_nodes)
         fills.append(fill)
         print(fill.to_string())
-    pd.concat(fills, ignore_index=True).to_csv(args.out / "partition_separators_fill.csv", index=False)
-    summary = table.groupby(["start", "method"]).improvement_percent.agg(["mean", "min", "max"])
-    print(summary.to_string())
+    name = "partition_separators_fill.csv" if len(args.matrices) == len(MATRICES) else \
+        f"partition_separators_fill_{'_'.join(args.matrices)}.csv"
+    pd.concat(fills, ignore_index=True).to_csv(args.out / name, index=False)
 
 
 if __name__ == "__main__":

@@ -210,12 +210,16 @@ class PartitionExplorer:
         self._rows: dict[tuple[str, int, int, str], dict[str, Any]] = {}
         sizes = sorted(set(SIZES) | {int(size)})
         style = {"description_width": "initial"}
+        narrow = w.Layout(width="210px")
         self.controls: dict[str, w.Widget] = {
-            "family": w.Dropdown(options=list(FAMILIES), value=family, description="graph", style=style),
-            "size": w.Dropdown(options=sizes, value=int(size), description="nodes", style=style),
-            "method": w.Dropdown(options=list(METHODS), value=method, description="method", style=style),
+            "family": w.Dropdown(options=list(FAMILIES), value=family, description="graph", style=style,
+                                 layout=narrow),
+            "size": w.Dropdown(options=sizes, value=int(size), description="nodes", style=style,
+                               layout=narrow),
+            "method": w.Dropdown(options=list(METHODS), value=method, description="method", style=style,
+                                 layout=narrow),
             "num_parts": w.ToggleButtons(options=list(PARTS), value=int(num_parts), description="k",
-                                         style={"button_width": "50px"}),
+                                         style={"button_width": "40px"}),
         }
         self.status = w.HTML()
         self.table_html = w.HTML()
@@ -233,7 +237,8 @@ class PartitionExplorer:
                                           showlegend=False, meta=meta), row=1, col=col)
             figure.update_yaxes(autorange="reversed", row=1, col=col)
         figure.update_yaxes(scaleanchor="x", row=1, col=1)
-        figure.update_layout(width=1200, height=430, margin=dict(l=40, r=10, t=50, b=40), template="plotly_white",
+        # 940 px wide, so the three panels fit a notebook column
+        figure.update_layout(width=940, height=400, margin=dict(l=40, r=10, t=50, b=40), template="plotly_white",
                              legend=dict(orientation="h", y=-0.08))
         self.figure: go.Figure | go.FigureWidget = figure
         self.state = self._compute()

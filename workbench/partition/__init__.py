@@ -4,7 +4,8 @@ Depends only on :mod:`workbench.checks` (numpy, scipy, torch; pymetis through th
 
 - graphs (:mod:`~workbench.partition.graphs`): :class:`PartitionGraph`, :func:`check_adjacency` (bad input:
   asymmetric, self-loops, negative or non-finite weights), :func:`random_delaunay`, :func:`fe_mesh` (structured or
-  graded, with holes), :func:`laplacian_2d`/:func:`laplacian_3d` and their graphs, :func:`load_matrix_market`;
+  graded, with holes), :func:`laplacian_2d`/:func:`laplacian_3d` and their graphs, :func:`load_matrix_market`,
+  :func:`scipy_test_matrix` (two real Harwell-Boeing matrices that scipy ships in its test data);
 - metrics: :func:`edge_cut`, :func:`normalized_cut`, :func:`balance`, :func:`partition_report`;
 - baselines: :func:`metis_partition`, :func:`metis_nested_dissection`, :func:`spectral_bisection` (Fiedler vector,
   eigsh or LOBPCG), :func:`bfs_bisection`, :func:`random_bisection`;
@@ -61,6 +62,7 @@ from workbench.partition.graphs import (
     largest_component,
     load_matrix_market,
     random_delaunay,
+    scipy_test_matrix,
 )
 from workbench.partition.metrics import balance, edge_cut, normalized_cut, partition_report
 from workbench.partition.nested_dissection import fill_in_table, lu_factor_pattern, lu_fill, nested_dissection_order
@@ -76,5 +78,6 @@ __all__ = ["GNNPartitioner", "GNNTrainConfig", "Level", "NodeIndexPartitionModul
            "grid_graph_2d", "grid_graph_3d", "heavy_edge_matching", "laplacian_2d", "laplacian_3d",
            "largest_component", "load_matrix_market", "lu_factor_pattern", "lu_fill", "metis_nested_dissection",
            "metis_partition", "nested_dissection_order", "normalized_cut", "partition_report", "random_bisection",
-           "random_delaunay", "recursive_bisection", "require_pymetis", "spectral_bisection", "split_by_score",
+           "random_delaunay", "recursive_bisection", "require_pymetis", "scipy_test_matrix", "spectral_bisection",
+           "split_by_score",
            "train_gnn_partitioner", "uncoarsen"]
