@@ -66,6 +66,7 @@ ENTRY_POINTS = [
     ("workbench.partition.nested_dissection", ""),
     ("workbench.partition.gnn_partitioner", ""),
     ("workbench.partition.rl_refinement", ""),
+    ("workbench.partition.separator_rl", ""),
     ("workbench.pipelines.partitioning", ""),
     ("workbench.hamiltonian.basis", "OrbitalBasis"),
     ("workbench.hamiltonian.ao_convention", "shell_conversion"),

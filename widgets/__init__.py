@@ -15,6 +15,8 @@
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
 - :class:`SpectraExplorer`: a structure in 3D beside its S(Q), G(r), powder pattern and phonon DOS, with controls
   for radiation, Q range, broadening, B_iso, supercell and element highlighting.
+- :class:`PartitionExplorer`: a graph family, size, partitioning method and k; the partition on the mesh, the cut
+  table and the sparsity of the nested-dissection ordering and of its LU factor.
 """
 
 from widgets.backmapping_plots import backmapping_view, ramachandran_figure, rmsd_vs_beads_figure
@@ -32,6 +34,7 @@ from widgets.irreps_explorer import IrrepsExplorer
 from widgets.molecule_viewer import DIPOLE_COLOR, DIPOLE_SCALE, STYLES, MoleculeViewer, arrow, dipole_arrow
 from widgets.normals_plots import abs_cos_bars_figure, normals_figure
 from widgets.orbital_viewer import OrbitalViewer
+from widgets.partition_explorer import PartitionExplorer
 from widgets.partition_plots import cut_vs_size_figure, partition_mesh_figure, sparsity_figure
 from widgets.pipeline_plots import (
     accuracy_bars_figure,
@@ -57,6 +60,7 @@ __all__ = [
     "rdf_figure",
     "cut_vs_size_figure",
     "partition_mesh_figure",
+    "PartitionExplorer",
     "sparsity_figure",
     "abs_cos_bars_figure",
     "normals_figure",

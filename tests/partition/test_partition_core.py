@@ -4,9 +4,11 @@ k > n), generators, baselines, coarsening, FM refinement, nested dissection and 
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy
 import scipy.io
 import scipy.sparse as sp
 
@@ -33,8 +35,10 @@ from workbench.partition import (
     normalized_cut,
     random_bisection,
     random_delaunay,
+    scipy_test_matrix,
     spectral_bisection,
 )
+from workbench.partition.graphs import num_components
 from workbench.partition.metrics import separator_report, vertex_separator_from_parts
 from workbench.partition.nested_dissection import minimum_vertex_separator
 
@@ -196,3 +200,23 @@ def test_nested_dissection_reduces_fill():
     assert table.set_index("ordering").ratio_to_metis_nd["metis_nd"] == 1.0
     with pytest.raises(ValueError, match="perm must be a permutation"):
         lu_fill(g.matrix, np.zeros(400, dtype=int))
+
+
+def test_real_matrices_from_scipys_test_data():
+    """mhd1280b and illc1850 (Harwell-Boeing, in scipy's installed test data): complex entries keep their pattern."""
+    path = Path(scipy.__file__).parent / "sparse" / "linalg" / "tests" / "propack_test_data.npz"
+    if not path.is_file():
+        pytest.skip("this scipy was installed without its test data")
+    with np.load(path, allow_pickle=True) as data:
+        complex_matrix = data["A_complex"].item()
+    pattern = sp.csr_matrix(abs(complex_matrix) > 0).astype(float)
+    pattern.setdiag(0)
+    pattern.eliminate_zeros()
+    g = scipy_test_matrix("mhd1280b")
+    assert g.num_nodes == 1280 and g.num_edges == pattern.nnz // 2  # purely imaginary entries are edges too
+    assert (abs(g.adjacency - ((pattern + pattern.T) > 0)) > 0).nnz == 0
+    assert g.matrix.shape == (1280, 1280) and lu_fill(g.matrix, None)["factor_nnz"] >= g.matrix.nnz
+    normal = scipy_test_matrix("illc1850")
+    assert normal.num_nodes == 712 and num_components(normal.adjacency) == 1
+    with pytest.raises(ValueError, match="name must be one of"):
+        scipy_test_matrix("bcsstk01")

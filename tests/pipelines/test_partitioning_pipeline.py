@@ -13,13 +13,14 @@ from workbench.pipelines.partitioning import run_partitioning
 pytestmark = pytest.mark.unit
 
 TINY = dict(num_train_graphs=2, train_nodes=(200, 300), gnn_nodes=100, embed_steps=10, partition_steps=10,
-            test_sizes=[800], fe_nodes=400, rl_episodes=2, rl_steps=4, nd_grid=12, nd_grid3d=5)
+            test_sizes=[800], fe_nodes=400, rl_episodes=2, rl_steps=4, sep_episodes=2, sep_steps=4, nd_grid=12,
+            nd_grid3d=5)
 
 
 def test_tiny_run_writes_consistent_tables(tmp_path):
     pytest.importorskip("pymetis", reason="the METIS baselines need the 'partition' extra")
     r = run_partitioning(output_dir=tmp_path, **TINY)
-    for f in ("metrics.json", "results.csv", "rl_refinement.csv", "fill_in.csv", "training.csv"):
+    for f in ("metrics.json", "results.csv", "rl_refinement.csv", "separator_rl.csv", "fill_in.csv", "training.csv"):
         assert (tmp_path / f).is_file(), f
     results = pd.read_csv(tmp_path / "results.csv")
     assert set(results.graph) == {"delaunay-800", "fe-structured", "fe-graded"}
@@ -32,6 +33,12 @@ def test_tiny_run_writes_consistent_tables(tmp_path):
     fill = pd.read_csv(tmp_path / "fill_in.csv")
     assert set(fill.matrix) == {"laplacian2d", "laplacian3d", "fe-graded"} and "nd_gnn" in set(fill.ordering)
     assert (r.rl.ncut_rl <= r.rl.ncut_start + 1e-15).all()
+    # vertex separators: two starts per graph, the refined ones never worse, ND with and without the RL separator
+    assert len(r.separators) == 2 * len(r.graphs) and set(r.separators.start) == {"boundary", "cover"}
+    for method in ("rl", "greedy", "random_moves"):
+        assert (r.separators[f"ns_{method}"] <= r.separators.ns_start + 1e-15).all()
+    assert {"nd_metis", "nd_metis+rl"} <= set(fill.ordering)
+    assert set(metrics["nd_rl_separator_fill_ratio_to_nd_metis"]) == {"laplacian2d", "laplacian3d", "fe-graded"}
 
 
 def test_bad_parameters_are_rejected(tmp_path):

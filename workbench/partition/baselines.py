@@ -18,6 +18,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse.linalg import eigsh, lobpcg
 
-from workbench.partition.graphs import check_adjacency, check_num_parts, require_connected
+from workbench.partition.graphs import check_adjacency, check_num_parts, num_components, require_connected
 
 __all__ = ["bfs_bisection", "fiedler_vector", "metis_nested_dissection", "metis_partition", "random_bisection",
-           "require_pymetis", "spectral_bisection", "split_by_score"]
+           "recursive_bisection", "require_pymetis", "spectral_bisection", "split_by_score"]
 
 
 def require_pymetis() -> Any:
@@ -147,3 +148,28 @@ def bfs_bisection(adjacency: Any, seed: int = 0) -> np.ndarray:
     rank = np.empty(n)
     rank[np.concatenate(order)] = np.arange(n)
     return split_by_score(rank)
+
+
+def recursive_bisection(adjacency: Any, bisect: Callable[[sp.csr_matrix], np.ndarray], num_parts: int
+                        ) -> np.ndarray:
+    """A ``num_parts``-way partition (a power of two, ``<= n``) by recursive bisection with ``bisect`` (any function
+    ``adjacency -> 0/1 labels``: spectral, the GNN partitioner, ...): int64 labels ``[n]`` in ``0 .. num_parts-1``.
+    A subgraph that is disconnected (a bisection can leave one) is split by :func:`bfs_bisection` instead, which
+    handles components; ``num_parts = 2`` is one call of ``bisect``."""
+    a = check_adjacency(adjacency)
+    k = check_num_parts(num_parts, a.shape[0])
+    if k & (k - 1):
+        raise ValueError(f"num_parts must be a power of two for recursive bisection, got {num_parts!r} (METIS "
+                         "k-way takes any k)")
+    labels = np.zeros(a.shape[0], dtype=np.int64)
+    tasks = [(np.arange(a.shape[0]), 0, k)]
+    while tasks:
+        nodes, first, parts = tasks.pop()
+        if parts == 1:
+            labels[nodes] = first
+            continue
+        sub = a[nodes][:, nodes]
+        half = bfs_bisection(sub) if num_components(sub) > 1 else np.asarray(bisect(sub), dtype=np.int64)
+        tasks.append((nodes[half == 0], first, parts // 2))
+        tasks.append((nodes[half == 1], first + parts // 2, parts // 2))
+    return labels

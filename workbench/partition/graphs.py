@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy
 import scipy.io
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -34,7 +35,7 @@ from scipy.spatial import Delaunay
 
 __all__ = ["PartitionGraph", "check_adjacency", "check_num_parts", "fe_mesh", "graph_from_matrix",
            "grid_graph_2d", "grid_graph_3d", "laplacian_2d", "laplacian_3d", "largest_component", "load_matrix_market",
-           "mesh_laplacian", "num_components", "random_delaunay", "require_connected"]
+           "mesh_laplacian", "num_components", "random_delaunay", "require_connected", "scipy_test_matrix"]
 
 
 @dataclass
@@ -269,7 +270,7 @@ def graph_from_matrix(matrix: Any, coords: np.ndarray | None = None, name: str =
         matrix = sp.csr_matrix(matrix)
     if matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
         raise ValueError(f"matrix must be a non-empty square matrix, got shape {matrix.shape}")
-    pattern = sp.csr_matrix(abs(sp.csr_matrix(matrix, dtype=np.float64)))
+    pattern = sp.csr_matrix(abs(sp.csr_matrix(matrix))).astype(np.float64)  # abs first: complex matrices too
     pattern = pattern + pattern.T
     pattern.data[:] = 1.0
     return PartitionGraph(check_adjacency(pattern, "matrix", drop_self_loops=True), coords, None,
@@ -287,6 +288,40 @@ def grid_graph_3d(nx: int, ny: int, nz: int) -> PartitionGraph:
     coords = np.stack(np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"), -1)
     coords = coords.transpose(2, 1, 0, 3).reshape(-1, 3).astype(np.float64)
     return graph_from_matrix(laplacian_3d(nx, ny, nz), coords, f"laplacian3d-{nx}x{ny}x{nz}")
+
+
+#: Real sparse matrices shipped inside scipy's own test data (PROPACK 2.1's test matrices, which come from the
+#: Harwell-Boeing / Matrix Market collection, also in SuiteSparse): name -> (key in the npz file, description).
+SCIPY_TEST_MATRICES: dict[str, tuple[str, str]] = {
+    "mhd1280b": ("A_complex", "Alfven spectra in magnetohydrodynamics, 1280 x 1280 complex Hermitian (Bai group)"),
+    "illc1850": ("A_real", "least-squares problem (surveying), 1850 x 712 real; the graph is that of A^T A"),
+}
+
+
+def scipy_test_matrix(name: str) -> PartitionGraph:
+    """A real sparse matrix from the data scipy installs with its tests (``scipy/sparse/linalg/tests/
+    propack_test_data.npz``; no download): ``"mhd1280b"`` (square, 1280 nodes, 20 connected components) or
+    ``"illc1850"`` (rectangular: the graph and matrix of its normal equations ``A^T A``, 712 nodes).
+
+    The graph is the structure of ``|A| + |A^T|`` without the diagonal; ``matrix`` is :func:`mesh_laplacian` of that
+    graph (``L + 0.01 I``, float64 SPD with the same off-diagonal pattern), so a symmetric factorization without
+    pivoting has the fill of the original pattern. FileNotFoundError if this scipy was installed without its tests.
+    """
+    if name not in SCIPY_TEST_MATRICES:
+        raise ValueError(f"name must be one of {sorted(SCIPY_TEST_MATRICES)}, got {name!r}")
+    path = Path(scipy.__file__).parent / "sparse" / "linalg" / "tests" / "propack_test_data.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"scipy's test data {path} is missing (this scipy was installed without its tests); "
+                                "use load_matrix_market with a file on disk instead")
+    key, _ = SCIPY_TEST_MATRICES[name]
+    with np.load(path, allow_pickle=True) as data:  # a pickled scipy.sparse matrix, from the scipy install itself
+        matrix = sp.csr_matrix(data[key].item())
+    if matrix.shape[0] != matrix.shape[1]:
+        structure = abs(matrix).astype(np.float64)
+        matrix = sp.csr_matrix(structure.T @ structure)
+    graph = graph_from_matrix(matrix, None, name)
+    graph.matrix = mesh_laplacian(graph)
+    return graph
 
 
 def load_matrix_market(path: str | Path, name: str | None = None) -> PartitionGraph:

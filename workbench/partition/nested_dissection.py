@@ -41,6 +41,7 @@ from workbench.partition.graphs import check_adjacency
 __all__ = ["fill_in_table", "lu_factor_pattern", "lu_fill", "minimum_vertex_separator", "nested_dissection_order"]
 
 Bisect = Callable[[sp.csr_matrix], np.ndarray]
+Separate = Callable[[sp.csr_matrix, np.ndarray], np.ndarray]
 
 
 def minimum_vertex_separator(adjacency: sp.csr_matrix, parts: np.ndarray) -> np.ndarray:
@@ -87,17 +88,20 @@ def _leaf_order(a: sp.csr_matrix, nodes: np.ndarray, leaf_order: str) -> np.ndar
 
 
 def nested_dissection_order(adjacency: Any, bisect: Bisect, leaf_size: int = 64,
-                            leaf_order: str = "mmd") -> np.ndarray:
+                            leaf_order: str = "mmd", separate: Separate | None = None) -> np.ndarray:
     """int64 ``perm`` ``[n]`` (``A[perm][:, perm]`` is the reordered matrix) by recursive vertex separators.
 
-    The separator of every bisection is the minimum vertex cover of its cut edges
-    (:func:`minimum_vertex_separator`); leaves are ordered by minimum degree (``leaf_order="mmd"``, SuperLU's MMD on
-    the leaf, as METIS does at its leaves) or kept in their order (``"natural"``)."""
+    The separator of every bisection is ``separate(sub_adjacency, parts)`` (labels 0/1/2 of a vertex separator),
+    by default the minimum vertex cover of its cut edges (:func:`minimum_vertex_separator`; e.g.
+    :meth:`~workbench.partition.separator_rl.SeparatorRefiner.separator` refines it with the RL agent); leaves are
+    ordered by minimum degree (``leaf_order="mmd"``, SuperLU's MMD on the leaf, as METIS does at its leaves) or kept
+    in their order (``"natural"``)."""
     a = check_adjacency(adjacency)
     if leaf_order not in ("mmd", "natural"):
         raise ValueError(f"leaf_order must be 'mmd' or 'natural', got {leaf_order!r}")
     if isinstance(leaf_size, bool) or not isinstance(leaf_size, (int, np.integer)) or leaf_size < 2:
         raise ValueError(f"leaf_size must be an integer >= 2, got {leaf_size!r}")
+    separate = separate or minimum_vertex_separator
     order: list[np.ndarray] = []
     stack: list[np.ndarray] = [np.arange(a.shape[0])]
     # iterative post-order: a task is (nodes) to dissect, or ("emit", nodes) to append
@@ -117,7 +121,7 @@ def nested_dissection_order(adjacency: Any, bisect: Bisect, leaf_size: int = 64,
                 tasks.append(("split", nodes[labels == c]))
             continue
         parts = np.asarray(bisect(sub), dtype=np.int64)
-        lab = minimum_vertex_separator(sub, parts)
+        lab = np.asarray(separate(sub, parts), dtype=np.int64)
         halves = [nodes[lab == 0], nodes[lab == 1]]
         sep = nodes[lab == 2]
         if min(len(halves[0]), len(halves[1])) == 0:
@@ -163,12 +167,14 @@ def lu_factor_pattern(matrix: Any, perm: np.ndarray | None) -> sp.csr_matrix:
 
 
 def fill_in_table(matrix: Any, adjacency: Any, bisections: Mapping[str, Bisect], leaf_size: int = 64,
-                  metis: bool = True) -> pd.DataFrame:
+                  metis: bool = True, separated: Mapping[str, tuple[Bisect, Separate]] | None = None
+                  ) -> pd.DataFrame:
     """One row per ordering: ``ordering``, ``factor_nnz``, ``fill_ratio``, ``ratio_to_metis_nd`` (when METIS ran),
     ``ratio_to_amd`` (MMD on ``A^T + A``), ``order_seconds``, ``factor_seconds``.
 
     Orderings: ``natural``, ``colamd``, ``amd`` (SuperLU's ``MMD_AT_PLUS_A``), ``metis_nd`` (if ``metis``) and
-    ``nd_<name>`` for every bisection method given."""
+    ``nd_<name>`` for every bisection method given, and for every ``(bisect, separate)`` pair of ``separated``
+    (:func:`nested_dissection_order` with that ``separate``, e.g. an RL-refined separator)."""
     rows = []
     for name, spec in (("natural", "NATURAL"), ("colamd", "COLAMD"), ("amd", "MMD_AT_PLUS_A")):
         r = lu_fill(matrix, None, spec)
@@ -178,6 +184,9 @@ def fill_in_table(matrix: Any, adjacency: Any, bisections: Mapping[str, Bisect],
         orderings["metis_nd"] = lambda: metis_nested_dissection(adjacency)
     for name, bisect in bisections.items():
         orderings[f"nd_{name}"] = lambda b=bisect: nested_dissection_order(adjacency, b, leaf_size)
+    for name, (bisect, separate) in (separated or {}).items():
+        orderings[f"nd_{name}"] = lambda b=bisect, s=separate: nested_dissection_order(adjacency, b, leaf_size,
+                                                                                       separate=s)
     for name, make in orderings.items():
         start = time.perf_counter()
         perm = make()

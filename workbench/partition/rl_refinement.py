@@ -28,7 +28,9 @@ Examples:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,7 +42,8 @@ from workbench.partition.gnn_partitioner import SAGELayer, TorchGraph
 from workbench.partition.graphs import check_adjacency, random_delaunay
 from workbench.partition.metrics import check_parts
 
-__all__ = ["BisectionEnv", "RLPolicy", "RLRefiner", "RLTrainConfig", "random_move_refine", "train_rl_refiner"]
+__all__ = ["BisectionEnv", "RLPolicy", "RLRefiner", "RLTrainConfig", "a2c_train", "random_move_refine",
+           "train_rl_refiner"]
 
 
 class BisectionEnv:
@@ -95,11 +98,11 @@ class BisectionEnv:
 
 class RLPolicy(nn.Module):
     """SAGE actor-critic: ``forward(state, graph, movable)`` -> (log-probabilities over the movable nodes ``[m]``,
-    value ``[]``)."""
+    value ``[]``). ``state`` float32 ``[n, in_dim]`` (5 for :class:`BisectionEnv`), ``movable`` bool ``[n]``."""
 
-    def __init__(self, hidden: int = 32, layers: int = 3) -> None:
+    def __init__(self, hidden: int = 32, layers: int = 3, in_dim: int = 5) -> None:
         super().__init__()
-        self.inp = nn.Linear(5, hidden)
+        self.inp = nn.Linear(in_dim, hidden)
         self.layers = nn.ModuleList(SAGELayer(hidden, hidden) for _ in range(layers))
         self.actor = nn.Linear(hidden, 1)
         self.critic = nn.Linear(hidden, 1)
@@ -174,24 +177,17 @@ def random_move_refine(adjacency: sp.csr_matrix, parts: np.ndarray, steps: int =
     return _best_balanced(BisectionEnv(adjacency, parts), lambda e, m: rng.choice(np.flatnonzero(m)), steps)
 
 
-def train_rl_refiner(config: RLTrainConfig | None = None) -> RLRefiner:
-    """A2C training (see the module doc); float32, CPU."""
-    config = config or RLTrainConfig()
-    config.validate()
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    policy = RLPolicy(config.hidden)
+def a2c_train(policy: RLPolicy, make_env: Callable[[int], Any], config: RLTrainConfig) -> dict[str, list[float]]:
+    """The A2C loop shared by the edge-cut and the vertex-separator refiners: for every episode ``e`` an environment
+    ``make_env(e)`` (with ``movable()`` bool ``[n]``, ``state()``, ``graph`` and ``step(node) -> reward``) runs
+    ``config.steps`` sampled moves; loss ``-log pi * advantage + 0.5 * (return - value)^2 - entropy_weight *
+    entropy`` with discounted returns (``config.gamma``), one Adam step per episode (``config.lr``). Returns the
+    history: ``episode_return`` per episode and ``seconds``."""
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
-    pool = []
-    for i in range(min(config.episodes, 8)):
-        g = random_delaunay(int(rng.integers(config.train_nodes[0], config.train_nodes[1] + 1)), seed=500 + i
-                            + 7919 * config.seed)
-        pool.append((g.adjacency, spectral_bisection(g.adjacency, seed=i)))
     history: dict[str, list[float]] = {"episode_return": []}
     start = time.perf_counter()
     for episode in range(config.episodes):
-        adjacency, parts = pool[episode % len(pool)]
-        env = BisectionEnv(adjacency, parts)
+        env = make_env(episode)
         logps, values, rewards, entropies = [], [], [], []
         for _ in range(config.steps):
             movable = env.movable()
@@ -203,6 +199,9 @@ def train_rl_refiner(config: RLTrainConfig | None = None) -> RLRefiner:
             logps.append(logp[action])
             values.append(value)
             entropies.append(-(logp.exp() * logp).sum())
+        history["episode_return"].append(float(sum(rewards)))
+        if not rewards:  # nothing could move: no gradient from this episode
+            continue
         returns, acc = [], 0.0
         for r in reversed(rewards):
             acc = r + config.gamma * acc
@@ -215,6 +214,21 @@ def train_rl_refiner(config: RLTrainConfig | None = None) -> RLRefiner:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        history["episode_return"].append(float(sum(rewards)))
     history["seconds"] = [time.perf_counter() - start]
+    return history
+
+
+def train_rl_refiner(config: RLTrainConfig | None = None) -> RLRefiner:
+    """A2C training (see the module doc); float32, CPU."""
+    config = config or RLTrainConfig()
+    config.validate()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    policy = RLPolicy(config.hidden)
+    pool = []
+    for i in range(min(config.episodes, 8)):
+        g = random_delaunay(int(rng.integers(config.train_nodes[0], config.train_nodes[1] + 1)), seed=500 + i
+                            + 7919 * config.seed)
+        pool.append((g.adjacency, spectral_bisection(g.adjacency, seed=i)))
+    history = a2c_train(policy, lambda episode: BisectionEnv(*pool[episode % len(pool)]), config)
     return RLRefiner(policy, history)
