@@ -325,7 +325,7 @@ class PartitionExplorer:
                 trace.x, trace.y = _spy(m, self.max_points)
             titles = (f"{g.name}: {s.method}, k = {s.num_parts}",
                       f"A in ND order (nnz {reordered.nnz})",
-                      f"L+U (nnz {factor.nnz}; natural order {s.natural_fill['factor_nnz'] + g.num_nodes})")
+                      f"L+U (nnz {factor.nnz}; natural order {s.natural_fill['factor_nnz']})")
             for annotation, text in zip(self.figure.layout.annotations, titles):
                 annotation.text = text
         r = s.report
