@@ -62,6 +62,8 @@ def test_config_errors(tmp_path, run):
         run_backmapping(output_dir=tmp_path / "b", **{**SMALL, "n_beads": (3, 30)})
     with pytest.raises(ValueError, match="train_fraction \\+ val_fraction must be < 1"):
         BackmappingRunConfig(train_fraction=0.9, val_fraction=0.2).validate()
+    with pytest.raises(ValueError, match="heavy_weight"):
+        BackmappingRunConfig(heavy_weight=0.0).validate()
     with pytest.raises(ValueError, match="empty train/val/test split"):
         run_backmapping(output_dir=tmp_path / "c", **{**SMALL, "n_frames": 3})
     with pytest.raises(TypeError, match="unknown parameter"):

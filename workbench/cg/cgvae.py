@@ -26,6 +26,8 @@ channel), so ``q``, ``p`` and their KL divergence are invariant and the samples 
 
     MSE(x_hat, x) (mean squared atom displacement, Å^2) + beta * KL(q || p) + gamma * mean_bonds (|x_hat_ij| - |x_ij|)^2
 
+with optional per-atom weights in the MSE (:func:`cgvae_loss`; the backmapping pipeline weights heavy atoms 10x).
+
 Symmetry: every part is O(3)-equivariant, so rotating **and reflecting** the beads and the latent vectors (with a
 translation of the beads) moves the generated atoms the same way (tested at float64 <= 1e-9). Reflection therefore
 maps an L-alanine to a D-alanine: chirality is not fixed by the network but carried by the input. A non-planar
@@ -282,14 +284,25 @@ class CGVAE(torch.nn.Module):
         return torch.stack(out)
 
 
-def cgvae_loss(model: CGVAE, fine: torch.Tensor, beta: float = 0.05, gamma: float = 1.0, kl_warmup_steps: int = 0
-               ) -> tuple[torch.Tensor, dict[str, Any]]:
+def cgvae_loss(model: CGVAE, fine: torch.Tensor, beta: float = 0.05, gamma: float = 1.0, kl_warmup_steps: int = 0,
+               atom_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
     """The CGVAE loss of a batch ``fine [B, n, 3]`` (module docstring) and its parts as floats: ``mse`` (Å^2),
-    ``kl`` (nats per frame), ``bond`` (Å^2), ``rmsd`` (Å, all atoms, in the CG frame), ``beta`` (the weight used).
+    ``kl`` (nats per frame), ``bond`` (Å^2), ``rmsd`` (Å, all atoms, unweighted, in the CG frame), ``beta`` (the
+    weight used).
+
+    ``atom_weights [n]`` (non-negative, not all zero; default: all equal) weight each atom's squared displacement in
+    the MSE; they are rescaled to mean 1, so equal weights give the plain MSE. Raising the heavy atoms' weight
+    focuses the reconstruction on them: with equal weights the hydrogens, whose positions (methyl rotors) the beads
+    do not fix, dominate the MSE and its gradient, and the heavy atoms barely move from the lift.
 
     KL warm-up: the KL weight is ``beta * min(1, steps / kl_warmup_steps)``, ``steps`` being the training calls so
     far (``model.train_steps``, counted here in training mode with gradients on); evaluation uses the full ``beta``.
     """
+    if atom_weights is not None:
+        atom_weights = check_tensor(atom_weights, "atom_weights", shape=(model.n_atoms,), dtype="float",
+                                    finite=True, hint=f"one non-negative weight per atom ({model.n_atoms})")
+        if bool((atom_weights < 0).any()) or not bool((atom_weights > 0).any()):
+            raise ValueError("atom_weights must be non-negative with at least one positive weight")
     counting = model.training and torch.is_grad_enabled()
     if counting and kl_warmup_steps > 0:
         beta = beta * min(1.0, float(model.train_steps) / float(kl_warmup_steps))
@@ -298,7 +311,11 @@ def cgvae_loss(model: CGVAE, fine: torch.Tensor, beta: float = 0.05, gamma: floa
     out = model(fine, sample=model.training)
     recon = out["recon"]
     sq = (recon - fine).square().sum(-1)                                                  # [B, n]
-    mse = sq.mean()
+    if atom_weights is None:
+        mse = sq.mean()
+    else:
+        w = atom_weights.to(sq.dtype).to(sq.device)
+        mse = (sq * w).mean() / w.mean()
     kl = out["kl"].mean()
     loss = mse + beta * kl
     bond = torch.zeros((), dtype=fine.dtype, device=fine.device)

@@ -9,7 +9,8 @@ neighbouring MD frames are correlated, so a random split would leak), and for ev
 - builds the Girvan–Newman mapping of the all-atom bond graph into ``N`` beads (centre of mass);
 - fits :class:`~workbench.cg.LinearBackmapping` (least squares on the training frames);
 - trains a :class:`~workbench.cg.CGVAE` (its decoder's linear term started at that lift) with
-  :func:`workbench.train.fit` (loss :func:`~workbench.cg.cgvae_loss` with a linear KL warm-up, AdamW, cosine
+  :func:`workbench.train.fit` (loss :func:`~workbench.cg.cgvae_loss` with heavy atoms weighted ``heavy_weight``
+  times the hydrogens in the MSE and a linear KL warm-up, AdamW, cosine
   schedule; best validation weights kept) in ``<output_dir>/cgvae_<N>/``;
 - evaluates both on the test frames: reconstruction (CGVAE: ``z`` = mean of ``q``) and generation (CGVAE:
   ``num_samples`` draws of the conditional prior for each of the first ``n_sample_frames`` test frames; the lift is
@@ -91,7 +92,9 @@ class BackmappingRunConfig:
     ``n_frames`` (> 0: use only the first ``n_frames``), ``train_fraction``, ``val_fraction``. Mappings:
     ``n_beads`` (bead counts). CGVAE: ``channels``, ``latent_channels``, ``num_layers``, ``correlation``, loss
     weights ``beta`` (KL, reached after ``kl_warmup_steps`` linear warm-up steps) and ``gamma`` (bond lengths; 1
-    pulled the heavy atoms away from the lift to fix hydrogen bond lengths, 0.1 does not), ``start_from_linear``
+    pulled the heavy atoms away from the lift to fix hydrogen bond lengths, 0.1 does not), ``heavy_weight`` (weight
+    of each heavy atom's squared error in the MSE, hydrogens 1: with equal weights the hydrogens, which the beads do
+    not place, dominate the loss and the heavy atoms barely move from the lift), ``start_from_linear``
     (start the decoder's linear term at the fitted lift and its network output at zero,
     :meth:`~workbench.cg.CGVAE.init_linear_from`).
     Training: ``epochs``, ``batch_size``, AdamW ``lr`` and
@@ -110,8 +113,9 @@ class BackmappingRunConfig:
     latent_channels: int = 8
     num_layers: int = 2
     correlation: int = 2
-    beta: float = 0.05
+    beta: float = 0.005
     gamma: float = 0.1
+    heavy_weight: float = 10.0
     kl_warmup_steps: int = 100
     epochs: int = 20
     batch_size: int = 32
@@ -140,7 +144,8 @@ class BackmappingRunConfig:
                               "n_sample_frames": 1, "seed": 0, "checkpoint_every": 1, "max_steps": 0,
                               "kl_warmup_steps": 0})
         check_numbers(self, (("train_fraction", 0.0, True), ("val_fraction", 0.0, True), ("beta", 0.0, False),
-                             ("gamma", 0.0, False), ("lr", 0.0, True), ("weight_decay", 0.0, False)))
+                             ("gamma", 0.0, False), ("heavy_weight", 0.0, True), ("lr", 0.0, True),
+                             ("weight_decay", 0.0, False)))
         if self.train_fraction + self.val_fraction >= 1.0:
             raise ValueError(f"train_fraction + val_fraction must be < 1 (the rest is the test set), got "
                              f"{self.train_fraction} + {self.val_fraction}")
@@ -283,8 +288,10 @@ def run_backmapping(config: BackmappingRunConfig | None = None, output_dir: str 
                       num_layers=config.num_layers, correlation=config.correlation)
         return model.init_linear_from(linear[n_beads]) if config.start_from_linear else model
 
+    atom_weights = torch.where(torch.as_tensor(traj.heavy), float(config.heavy_weight), 1.0)
+
     def loss_fn(model: torch.nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        return cgvae_loss(model, batch, config.beta, config.gamma, config.kl_warmup_steps)
+        return cgvae_loss(model, batch, config.beta, config.gamma, config.kl_warmup_steps, atom_weights)
 
     names = [f"cgvae_{n}" for n in config.n_beads]
     fitted, fits, files = fit_models(names, build, loss_fn, train_set, val_set, train_config, out, config.max_steps)
