@@ -26,19 +26,25 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--die-at-step", type=int, default=0)
     parser.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    args = parser.parse_args()
+    train(**vars(parser.parse_args()))
 
+
+def train(out: str, model: str = "schnet", n_train: int = 17, batch_size: int = 8, epochs: int = 3,
+          die_at_step: int = 0, dtype: str = "float64") -> None:
+    """Train and, on rank 0, write ``out/final.pt``, ``out/history.csv`` and ``out/resumed_from.txt``."""
+    args = argparse.Namespace(out=out, model=model, n_train=n_train, batch_size=batch_size, epochs=epochs,
+                              die_at_step=die_at_step, dtype=dtype)
     dtype = getattr(torch, args.dtype)
     torch.set_default_dtype(dtype)
     info = init_distributed()
     full = QM9Dataset(targets=["gap"], dtype=dtype)
-    train = full.subset(list(range(args.n_train)))
+    train_set = full.subset(list(range(args.n_train)))
     val = full.subset(list(range(100, 107)))
     y = torch.tensor(full.target_array()[:, 0])
     mean, std = float(y.mean()), float(y.std())
     torch.manual_seed(0)
-    model = build_model(args.model, channels=8, num_layers=2, lmax=1, r_max=4.0, output="scalar", reduce="mean",
-                        avg_num_neighbors=8.0)
+    net = build_model(args.model, channels=8, num_layers=2, lmax=1, r_max=4.0, output="scalar", reduce="mean",
+                      avg_num_neighbors=8.0)
     calls = {"train_steps": 0}
 
     def loss_fn(m: torch.nn.Module, batch):
@@ -53,11 +59,11 @@ def main() -> None:
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=5e-3, schedule="cosine", grad_clip=10.0,
                          checkpoint_every=2, seed=0, progress=False)
-    sizes = full.conformers.n_atoms[train.indices]
-    result = fit(model, loss_fn, train, val, config=config, output_dir=args.out, collate_fn=collate_atoms,
+    sizes = full.conformers.n_atoms[train_set.indices]
+    result = fit(net, loss_fn, train_set, val, config=config, output_dir=args.out, collate_fn=collate_atoms,
                  item_sizes=sizes)
     if info.is_main:
-        torch.save(model.state_dict(), os.path.join(args.out, "final.pt"))
+        torch.save(net.state_dict(), os.path.join(args.out, "final.pt"))
         result.history.to_csv(os.path.join(args.out, "history.csv"), index=False)
         with open(os.path.join(args.out, "resumed_from.txt"), "w") as f:
             f.write(str(result.resumed_from_step))
