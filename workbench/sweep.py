@@ -157,10 +157,11 @@ def point_name(parameters: Mapping[str, Any]) -> str:
         'models=pointnet__seed=1'
     """
     text = "__".join(f"{_slug(k)}={_slug(v)}" for k, v in parameters.items())
-    clean = re.compile(r"^[A-Za-z0-9._]+$")
-    items = [v for value in parameters.values() for v in (value if isinstance(value, (list, tuple)) else [value])]
-    if len(text) > 80 or not all(clean.match(str(k)) for k in parameters) or not all(
-            clean.match(str(v)) for v in items):
+    scalar, item = re.compile(r"^[A-Za-z0-9._-]+$"), re.compile(r"^[A-Za-z0-9._]+$")  # list items joined by "-"
+    lossless = all(scalar.match(str(k)) for k in parameters) and all(
+        all(item.match(str(v)) for v in value) if isinstance(value, (list, tuple)) else scalar.match(str(value))
+        for value in parameters.values())
+    if len(text) > 80 or not lossless:
         digest = hashlib.sha1(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()[:10]
         text = f"{text[:60]}-{digest}"
     return text
@@ -195,7 +196,10 @@ def expand_grid(notebook: str | Path, grid: Mapping[str, Sequence[Any]]) -> list
     for name, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ValueError(f"parameter {name!r}: give a non-empty list of values, got {values!r}")
-        converted = [parse_parameter_value(name, v, declared[name].default) for v in values]
+        default = declared[name].default
+        converted = [parse_parameter_value(name, v, default) for v in values]
+        if isinstance(default, float):  # an int for a float parameter is that float (1 -> 1.0)
+            converted = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in converted]
         keys = [json.dumps(v, sort_keys=True, default=str) for v in converted]
         if len(set(keys)) != len(keys):
             raise ValueError(f"parameter {name!r}: repeated values in {converted!r}")
