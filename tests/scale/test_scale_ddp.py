@@ -4,6 +4,7 @@ after one rank was killed and the run resumed from rank 0's checkpoint."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -132,3 +133,31 @@ def test_killed_two_process_run_resumes_from_rank0_checkpoint(reference: Path, t
     assert int((out / "resumed_from.txt").read_text()) == state["step"]
     diff = _max_weight_difference(reference / "final.pt", out / "final.pt")
     assert diff <= WEIGHT_TOLERANCE, diff
+
+
+def test_train_command_rejects_unknown_pipelines_and_fields(tmp_path: Path, capsys) -> None:
+    from workbench import cli
+
+    assert cli.main(["train", "nope", "--out", str(tmp_path / "a")]) == 2
+    assert "unknown pipeline 'nope'; available: qm9" in capsys.readouterr().err
+    assert cli.main(["train", "qm9", "-p", "lr_max", "1", "--out", str(tmp_path / "b")]) == 2
+    assert "unknown parameter 'lr_max'" in capsys.readouterr().err
+    assert cli.main(["train", "qm9", "-p", "epochs", "two", "--out", str(tmp_path / "c")]) == 2
+    assert "'epochs'" in capsys.readouterr().err
+    assert not any((tmp_path / n).exists() for n in "abc")
+
+
+@pytest.mark.slow
+def test_qm9_pipeline_under_torchrun_writes_metrics_once(tmp_path: Path) -> None:
+    out = tmp_path / "qm9"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "workbench",
+           "train", "qm9", "-p", "models", "schnet", "-p", "n_train", "24", "-p", "n_val", "8", "-p", "n_test", "8",
+           "-p", "epochs", "1", "-p", "channels", "8", "-p", "batch_size", "8", "-p", "progress", "false",
+           "--out", str(out)]
+    run = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=scaled(600), cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("ranks: 2 (gloo)") == 1  # rank 0 alone reports
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 24 and metrics["test_mae"]["schnet"] > 0
+    history = pd.read_csv(out / "schnet" / "metrics.csv")
+    assert list(history["step"]) == [3]  # 24 molecules / global batch 8: 3 steps, not 3 per rank

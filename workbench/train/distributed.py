@@ -143,8 +143,8 @@ def balanced_partition(sizes: Sequence[float] | np.ndarray, parts: int) -> list[
     empty only when there are fewer items than parts.
 
     Examples:
-        >>> balanced_partition([9, 1, 1, 5, 4], 2)
-        [[0], [1, 2, 3, 4]]
+        >>> balanced_partition([9, 1, 1, 5, 4], 2)  # loads 9 + 1 and 1 + 5 + 4
+        [[0, 1], [2, 3, 4]]
     """
     if isinstance(parts, bool) or not isinstance(parts, (int, np.integer)) or parts < 1:
         raise ValueError(f"parts must be an integer >= 1, got {parts!r}")
