@@ -8,8 +8,8 @@
    process), and for reference 1 process with 2 threads; training samples per second and the ratio.
 
 Writes benchmarks/results/scale_out.csv (one row per measurement, with the load average at its start, since the
-machine may be shared) and prints the ratios. The sweep's summary figure (plotly, ``widgets.sweep_summary_figure``)
-goes to benchmarks/results/scale_out_sweep.html.
+machine may be shared) and prints the ratios. The 2-worker sweep's summary figure (plotly,
+``widgets.sweep_summary_figure``) goes to ``summary.html`` beside its ``sweep.csv`` (a temporary folder, printed).
 
     nice -n 10 .venv/bin/python benchmarks/scale_out.py [--skip-sweep] [--skip-ddp] [--n-train 192] [--epochs 2]
 """
@@ -90,7 +90,7 @@ def measure_ddp(processes: int, threads: int, args: argparse.Namespace) -> dict:
             "detail": f"MACE QM9 gap, {args.n_train} molecules x {args.epochs} epochs, global batch {args.batch_size}"}
 
 
-def measure_sweep(workers: int) -> tuple[dict, pd.DataFrame]:
+def measure_sweep(workers: int) -> tuple[dict, pd.DataFrame, Path]:
     out = Path(tempfile.mkdtemp(prefix=f"scale-sweep-{workers}w-"))
     grid = {**SWEEP_GRID, **{k: [v] for k, v in SWEEP_FIXED.items()}}
     load = _load()
@@ -101,7 +101,7 @@ def measure_sweep(workers: int) -> tuple[dict, pd.DataFrame]:
         raise RuntimeError(f"{result.failed} sweep point(s) failed:\n{result.table[['point', 'error']]}")
     return ({"kind": "sweep", "setting": f"{workers} worker(s)", "processes": workers, "threads_per_process": 1,
              "value": seconds, "unit": "s", "seconds": seconds, "load_average_1min": load,
-             "detail": f"shapes.ipynb, 4 points (models x seeds), {SWEEP_FIXED}"}, result.table)
+             "detail": f"shapes.ipynb, 4 points (models x seeds), {SWEEP_FIXED}"}, result.table, out)
 
 
 def main() -> None:
@@ -123,9 +123,9 @@ def main() -> None:
             rows.append(measure_ddp(processes, threads, args))
             print(rows[-1], flush=True)
     if not args.skip_sweep:
-        table = None
+        table, folder = None, None
         for workers in (1, 2):
-            row, table = measure_sweep(workers)
+            row, table, folder = measure_sweep(workers)
             rows.append(row)
             print(row, flush=True)
         try:
@@ -133,7 +133,7 @@ def main() -> None:
 
             fig = sweep_summary_figure(table, "accuracy.{models}.o3", x="seed", line="models",
                                        title="shapes sweep: rotated + reflected test accuracy per model and seed")
-            write_figure_html(fig, Path(args.out) / "scale_out_sweep.html")
+            print(f"summary figure: {write_figure_html(fig, folder / 'summary.html')}")
         except ImportError as exc:
             print(f"(no summary figure: {exc})")
     frame = pd.DataFrame(rows)

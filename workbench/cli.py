@@ -148,6 +148,8 @@ LONG_BENCHMARKS = frozenset({"qm9_models"})
 LONG_BENCHMARKS = LONG_BENCHMARKS | {"potentials_vs_mace"}
 # trains a potential and runs 10 ps of NVE MD (20,000 force evaluations): tens of minutes
 LONG_BENCHMARKS = LONG_BENCHMARKS | {"potential_md_stability"}
+# sweeps of the shapes notebook on 1 and 2 Dask workers and DDP on 1 and 2 processes: about 15 minutes on 2 cores
+LONG_BENCHMARKS = LONG_BENCHMARKS | {"scale_out"}
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
