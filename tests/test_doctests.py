@@ -85,6 +85,11 @@ ENTRY_POINTS = [
     ("workbench.data.potential_data", "load_potential_dataset"),
     ("workbench.calculators.ase_calculator", "WorkbenchCalculator"),
     ("workbench.pipelines.potential", "run_potential"),
+    ("workbench.train.distributed", "balanced_partition"),
+    ("workbench.train.distributed", "BalancedBatchSampler"),
+    ("workbench.sweep", "parse_grid_values"),
+    ("workbench.sweep", "point_name"),
+    ("workbench.sweep", "run_sweep"),
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

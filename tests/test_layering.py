@@ -80,6 +80,9 @@ ALLOWED["calculators"] = {"checks", "groups", "nn", "models", "data"}
 ALLOWED["pipelines"] = ALLOWED["pipelines"] | {"calculators"}
 ALLOWED["__init__"] = ALLOWED["__init__"] | {"calculators"}
 ALLOWED["widgets"] = ALLOWED["widgets"] | {"calculators"}
+# scale-out: notebook sweeps on Dask (workbench.sweep) drive the papermill runner; the CLI's sweep and train commands
+ALLOWED["sweep"] = {"checks", "runner"}
+ALLOWED["cli"] = ALLOWED["cli"] | {"sweep", "train"}
 
 #: Third-party modules the compute package must never import (DESIGN: no Jupyter or plotting in workbench/).
 FORBIDDEN_IN_COMPUTE = {"IPython", "ipywidgets", "anywidget", "plotly", "matplotlib", "py3Dmol", "widgets",

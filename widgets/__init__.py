@@ -12,6 +12,7 @@
 - :class:`IrrepsExplorer`: spherical harmonics on the sphere, rotated through Wigner D, parity.
 - :class:`TensorProductExplorer`: decompositions and Clebsch-Gordan tensors for O(3), SU(2), SU(3), Lorentz.
 - :mod:`widgets.dynamics_plots`: the action-angle pipeline's figures and a phase-space explorer (jump slider).
+- :func:`sweep_summary_figure`: a notebook sweep's metric against a parameter, one line per model (``sweep.csv``).
 - :class:`EquivarianceExplorer`: rotate or boost the input, compare f(g x) with g f(x), Lie derivative per layer.
 - :class:`SpectraExplorer`: a structure in 3D beside its S(Q), G(r), powder pattern and phonon DOS, with controls
   for radiation, Q range, broadening, B_iso, supercell and element highlighting.
@@ -50,9 +51,11 @@ from widgets.potential_plots import md_energy_figure, rdf_figure
 from widgets.rotation import RotationDemo, RotationSliders, rotation_matrix
 from widgets.spectra_explorer import SpectraExplorer, SpectraSettings, SpectraStructure
 from widgets.spectral_plots import eigenvector_grid_figure, invariance_bars_figure, mae_bars_figure
+from widgets.sweep_plots import sweep_summary_figure
 from widgets.tensor_product_explorer import TensorProductExplorer
 
 __all__ = [
+    "sweep_summary_figure",
     "backmapping_view",
     "ramachandran_figure",
     "rmsd_vs_beads_figure",

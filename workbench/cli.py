@@ -6,23 +6,34 @@
     workbench build-data qm9 [--geometry dft|mmff] [--xyz DIR_OR_TAR]
     workbench build-data qm9_penalized_logp [--csv PATH]
     workbench bench [NAME ...]
+    workbench sweep NOTEBOOK -p NAME V1,V2,... [-p ...] [--scheduler ADDRESS] [--workers N] [--output DIR]
+                    [--rerun-failed]
+    torchrun --nproc_per_node N -m workbench train qm9 [-p NAME VALUE ...] [--out DIR]
 
 ``run`` echoes what the notebook prints on stderr while it runs (the training loop's per-epoch lines, final
 states of progress bars); ``--quiet`` silences it. The last line on stdout is always the run folder, which holds the
 executed notebook and ``summary.md``.
 
-Exit codes: 0 success; 1 a notebook cell failed (partial notebook kept); 2 bad usage or bad parameters.
+``sweep`` runs the notebook at every point of the grid on Dask (:mod:`workbench.sweep`; a local cluster unless
+``--scheduler`` names one) and writes ``sweep.csv``; ``train`` runs a pipeline function in this process, or
+data-parallel under torchrun (:mod:`workbench.train.distributed`).
+
+Exit codes: 0 success; 1 a notebook cell failed (partial notebook kept; for ``sweep``: a point failed, the others
+ran); 2 bad usage or bad parameters.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
 import importlib
 import subprocess
 import sys
 from pathlib import Path
 
-from workbench import runner
+from workbench import runner, sweep
+from workbench.train import distributed
 
 # name -> (module, function, default output folder relative to the checkout). Builders take (out_dir, seed=...)
 # and return their manifest.
@@ -137,6 +148,8 @@ LONG_BENCHMARKS = frozenset({"qm9_models"})
 LONG_BENCHMARKS = LONG_BENCHMARKS | {"potentials_vs_mace"}
 # trains a potential and runs 10 ps of NVE MD (20,000 force evaluations): tens of minutes
 LONG_BENCHMARKS = LONG_BENCHMARKS | {"potential_md_stability"}
+# sweeps of the shapes notebook on 1 and 2 Dask workers and DDP on 1 and 2 processes: about 15 minutes on 2 cores
+LONG_BENCHMARKS = LONG_BENCHMARKS | {"scale_out"}
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -155,6 +168,90 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print(f"== benchmarks/{name}.py", flush=True)
         status |= subprocess.call([sys.executable, str(available[name])], cwd=runner.repo_root())
     return 1 if status else 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    try:
+        declared = runner.notebook_parameters(args.notebook)
+        grid: dict[str, list[object]] = {}
+        for name, raw in args.parameter or []:
+            if name in grid:
+                print(f"error: parameter {name!r} given twice; give all its values at once (-p {name} V1,V2)",
+                      file=sys.stderr)
+                return 2
+            if name not in declared:  # expand_grid raises the error that lists the valid names
+                grid[name] = [raw]
+                continue
+            grid[name] = sweep.parse_grid_values(name, raw, declared[name].default)
+        out = Path(args.output) if args.output else Path(args.runs_dir) / f"sweep-{Path(args.notebook).stem.lower()}"
+        result = sweep.run_sweep(args.notebook, grid, out, scheduler=args.scheduler, workers=args.workers,
+                                 rerun_failed=args.rerun_failed, timeout=args.timeout,
+                                 connect_timeout=args.connect_timeout, progress=not args.quiet)
+    except (runner.UnknownParameterError, runner.ParameterValueError, FileNotFoundError, ValueError,
+            sweep.SchedulerUnreachableError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = result.table["status"].value_counts().to_dict()
+    print(f"{len(result.table)} point(s): {counts.get('ok', 0)} ok, {result.failed} failed; ran {result.ran}, "
+          f"skipped {result.skipped} already done")
+    for _, row in result.table[result.table["status"] != "ok"].iterrows():
+        print(f"  failed: {row['point']}: cell {row['error_cell']}: {row['error']}")
+    print(f"table: {result.files['table']}")
+    print(result.output_dir)
+    return 1 if result.failed else 0
+
+
+#: Pipelines ``workbench train`` runs (under torchrun too): name -> (module, function, config class).
+TRAIN_PIPELINES: dict[str, tuple[str, str, str]] = {
+    "qm9": ("workbench.pipelines.qm9", "run_qm9", "QM9RunConfig"),
+}
+
+
+def _train_value(name: str, raw: str, default: object) -> object:
+    """A config value from text: sequences as a literal (``[0.8, 0.1, 0.1]``) or comma-separated names
+    (``mace,schnet``, split by the config), everything else as the runner converts notebook parameters."""
+    if isinstance(default, (tuple, list)):
+        if raw.strip().startswith(("[", "(")):
+            try:
+                return ast.literal_eval(raw)
+            except (ValueError, SyntaxError) as exc:
+                raise runner.ParameterValueError(f"parameter {name!r}: cannot read {raw!r} as a list") from exc
+        return raw
+    return runner.parse_parameter_value(name, raw, default)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    if args.pipeline not in TRAIN_PIPELINES:
+        print(f"error: unknown pipeline {args.pipeline!r}; available: {', '.join(TRAIN_PIPELINES)}", file=sys.stderr)
+        return 2
+    module_name, func_name, config_name = TRAIN_PIPELINES[args.pipeline]
+    module = importlib.import_module(module_name)
+    defaults = {f.name: f.default for f in dataclasses.fields(getattr(module, config_name))}
+    overrides: dict[str, object] = {}
+    try:
+        for name, raw in args.parameter or []:
+            if name not in defaults:
+                raise runner.UnknownParameterError(
+                    f"unknown parameter {name!r} for {args.pipeline}; valid: {', '.join(defaults)}")
+            if name in overrides:
+                raise ValueError(f"parameter {name!r} given twice")
+            overrides[name] = _train_value(name, raw, defaults[name])
+        info = distributed.init_distributed()
+        out = Path(args.out) if args.out else Path(args.runs_dir) / f"{args.pipeline}-train"
+        result = getattr(module, func_name)(output_dir=out, **overrides)
+    except (runner.UnknownParameterError, runner.ParameterValueError, FileNotFoundError, ValueError,
+            TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if info.is_main:
+        if getattr(result, "completed", True):
+            print(f"metrics: {Path(out) / 'metrics.json'}")
+        print(f"ranks: {info.world_size}" + (f" ({info.backend})" if info.backend else ""))
+        print(out)
+    if info.is_distributed:
+        distributed.barrier()
+        distributed.dist.destroy_process_group()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +292,32 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run benchmarks/*.py (all quick ones, or the names given)")
     bench.add_argument("names", nargs="*")
     bench.set_defaults(func=_cmd_bench)
+
+    swp = sub.add_parser("sweep", help="run a notebook over a parameter grid on Dask (local cluster by default)")
+    swp.add_argument("notebook", help="path to the .ipynb")
+    swp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "V1,V2,..."),
+                     help="a grid axis: comma-separated values (commas inside [...] or quotes do not split; a bare "
+                     "word for a list parameter is a one-element list); repeatable, the grid is the product")
+    swp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    swp.add_argument("--workers", type=int, default=2, help="local cluster worker processes (default 2)")
+    swp.add_argument("--output", default=None, metavar="DIR",
+                     help="sweep folder (default runs/sweep-<notebook>); reusing it skips the points already done")
+    swp.add_argument("--runs-dir", default="runs", help="parent of the default sweep folder (default: runs)")
+    swp.add_argument("--rerun-failed", action="store_true", help="run the points that failed before again")
+    swp.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    swp.add_argument("--connect-timeout", type=float, default=5.0,
+                     help="seconds to wait for the scheduler and its first worker (default 5)")
+    swp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    swp.set_defaults(func=_cmd_sweep)
+
+    trn = sub.add_parser("train", help="run a training pipeline; under torchrun, data-parallel on every rank")
+    trn.add_argument("pipeline", help=f"one of: {', '.join(TRAIN_PIPELINES)}")
+    trn.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="a config field (e.g. -p models schnet -p epochs 5); repeatable")
+    trn.add_argument("--out", default=None, help="run folder (default runs/<pipeline>-train); reusing it resumes")
+    trn.add_argument("--runs-dir", default="runs", help="parent of the default run folder (default: runs)")
+    trn.set_defaults(func=_cmd_train)
     return parser
 
 

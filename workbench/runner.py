@@ -25,6 +25,8 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -362,7 +364,10 @@ def run_notebook(
 
     # IPC transport: the kernel talks over Unix sockets in its runtime dir (no TCP ports to race for, nothing
     # unencrypted on loopback TCP); the same setting as widgets.lab.
-    config = Config({"KernelManager": {"transport": "ipc"}})
+    # The socket paths get a folder of their own: jupyter_client's default IPC name ("kernel-ipc-N" in the working
+    # directory, N the first free number) races when several runs start kernels at once (a sweep's workers).
+    ipc_dir = Path(tempfile.mkdtemp(prefix="wb-kernel-"))
+    config = Config({"KernelManager": {"transport": "ipc", "ip": str(ipc_dir / "kernel")}})
     start = time.perf_counter()
     try:
         with _kernel_environment({RUN_DIR_ENV: str(out)}):
@@ -409,6 +414,7 @@ def run_notebook(
         for sink in sinks:
             if sink is not None:
                 sink.finish()
+        shutil.rmtree(ipc_dir, ignore_errors=True)
     seconds = time.perf_counter() - start
 
     metrics_path = out / "metrics.json"

@@ -100,17 +100,18 @@ def guard_run_folder(out: Path, config: Any, resumable: Sequence[str], kind: str
 
 def fit_models(names: Sequence[str], build: Callable[[str], torch.nn.Module], loss_fn: Callable[..., Any],
                train_set: Any, val_set: Any, config: TrainConfig, out: Path, max_steps: int = 0,
-               collate_fn: Callable[[list[Any]], Any] | None = None
+               collate_fn: Callable[[list[Any]], Any] | None = None, item_sizes: Sequence[float] | None = None
                ) -> tuple[dict[str, torch.nn.Module], dict[str, TrainResult], dict[str, Path]]:
     """Train ``build(name)`` for every name with :func:`workbench.train.fit` into ``out/<name>/`` (resuming from its
     checkpoint); ``max_steps > 0`` stops each model there; ``collate_fn`` combines dataset items into a batch
-    (default: torch's). Returns ``(models, fit results, files)`` with the files
+    (default: torch's); ``item_sizes`` (one cost per training item, e.g. atoms) balances the ranks of a torchrun
+    run. Returns ``(models, fit results, files)`` with the files
     keyed ``<name>_<kind>`` plus ``run_config``."""
     models, fits = {}, {}
     for name in names:
         model = build(name)
         fits[name] = fit(model, loss_fn, train_set, val_set, config=config, output_dir=Path(out) / name,
-                         max_steps=max_steps or None, collate_fn=collate_fn)
+                         max_steps=max_steps or None, collate_fn=collate_fn, item_sizes=item_sizes)
         models[name] = model
     files: dict[str, Path] = {"run_config": Path(out) / RUN_CONFIG_FILE}
     for name, result in fits.items():

@@ -66,6 +66,7 @@ from workbench.pipelines.common import (
 )
 from workbench.pipelines.compare import compare_models
 from workbench.train import load_best_weights
+from workbench.train.distributed import init_distributed, is_main_process, main_process_first
 
 __all__ = ["QM9RunConfig", "QM9RunResult", "TargetTask", "TargetTransform", "target_task", "resolve_qm9_data",
            "run_qm9", "KCAL_PER_MOL_TO_MEV"]
@@ -242,7 +243,8 @@ class QM9RunResult:
     and the trained ``models`` (best validation weights); ``comparison`` (one row per model:
     :func:`~workbench.pipelines.compare.compare_models` on the test MAE, also ``comparison.csv``), ``metrics``
     (the content of ``<output_dir>/metrics.json``: per-model metrics under ``"models"``) and the shared target
-    ``transform``. ``completed`` is False when ``max_steps`` stopped a model early (then there are no test
+    ``transform``. ``completed`` is False when ``max_steps`` stopped a model early, and on every rank but 0 of a
+    torchrun run, which tests and writes alone (then there are no test
     metrics yet: ``comparison`` and ``predictions`` are None, ``metrics`` is empty)."""
 
     comparison: pd.DataFrame | None
@@ -349,13 +351,14 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
     config = resolve_config(QM9RunConfig, config, overrides, "run_qm9")
     task = target_task(config.target)
     t_start = time.perf_counter()
-    folder = resolve_qm9_data(config.data_path, config.cache_dir, seed=0)
+    init_distributed()  # under torchrun: join the process group (a no-op in a plain run)
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    guard_run_folder(out, config, _RESUMABLE_FIELDS, "qm9")
-
-    full = QM9Dataset(folder, targets=[task.target])
-    split = fixed_split(len(full), seed=config.split_seed, fractions=config.split, path=out / "split.json")
+    with main_process_first():  # rank 0 builds caches and writes the run config and split; the others read them
+        folder = resolve_qm9_data(config.data_path, config.cache_dir, seed=0)
+        out.mkdir(parents=True, exist_ok=True)
+        guard_run_folder(out, config, _RESUMABLE_FIELDS, "qm9")
+        full = QM9Dataset(folder, targets=[task.target])
+        split = fixed_split(len(full), seed=config.split_seed, fractions=config.split, path=out / "split.json")
     train_idx = _cap(split["train"], config.n_train, config.split_seed)
     val_idx = _cap(split["val"], config.n_val, config.split_seed + 1)
     test_idx = _cap(split["test"], config.n_test, config.split_seed + 2)
@@ -378,7 +381,8 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
     else:
         mean, std = float(labels.mean()), float(labels.std())
     transform = TargetTransform(task, mean, std, references)
-    (out / "transform.json").write_text(json.dumps(transform.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if is_main_process():
+        (out / "transform.json").write_text(json.dumps(transform.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     avg_nb = _avg_num_neighbors(train_set, config.r_max)
 
@@ -402,11 +406,12 @@ def run_qm9(config: QM9RunConfig | None = None, output_dir: str | Path = "runs/q
         return loss, {"mae": mae}
 
     train_config = cosine_train_config(config, ema_decay=config.ema_decay or None, warmup_steps=0)
+    atoms = full.conformers.n_atoms[train_idx]  # balances a torchrun run's ranks by atoms per molecule
     models, fits, files = fit_models(config.models, build, loss_fn, train_set, val_set, train_config, out,
-                                     config.max_steps, collate_fn=collate_atoms)
+                                     config.max_steps, collate_fn=collate_atoms, item_sizes=atoms)
     files.update({"split": out / "split.json", "transform": out / "transform.json"})
     histories = {name: result.history for name, result in fits.items()}
-    if not all(r.completed for r in fits.values()):
+    if not is_main_process() or not all(r.completed for r in fits.values()):  # rank 0 alone tests and writes
         return QM9RunResult(None, {}, None, histories, models, transform, out, False, files)
 
     per_model, predictions = {}, {}

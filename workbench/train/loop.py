@@ -7,6 +7,16 @@ metrics as an uninterrupted run (bitwise on CPU for deterministic models).
 
 Files written to ``output_dir``: ``checkpoint.pt`` (every ``checkpoint_every`` steps and at each epoch end),
 ``metrics.csv`` (one row per epoch) and ``best_model.pt`` (weights with the lowest validation loss).
+
+Under ``torchrun`` (``WORLD_SIZE > 1``) the same loop trains data-parallel with
+``torch.nn.parallel.DistributedDataParallel`` (:mod:`workbench.train.distributed`: gloo on CPU, NCCL on CUDA). Every
+rank walks the same global batches as a single-process run; each global batch is split over the ranks by
+:func:`~workbench.train.distributed.balanced_partition` on ``item_sizes`` (atoms or edges per graph), and each rank
+scales its mean loss by ``world_size * n_rank / n_global`` so that DDP's gradient average is the gradient of the
+global mean loss: for a loss that is a mean over items (and a model without batch-coupled layers or randomness),
+the weights follow the single-process run up to floating-point rounding. Train and validation metrics are summed
+over the ranks; rank 0 alone writes the files; every rank resumes from rank 0's checkpoint (``output_dir`` on a
+file system all ranks see).
 """
 
 from __future__ import annotations
@@ -19,11 +29,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from workbench.train.batching import epoch_batches
 from workbench.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from workbench.train.distributed import (
+    DistributedInfo,
+    all_reduce_sums,
+    balanced_partition,
+    barrier,
+    init_distributed,
+)
 from workbench.train.ema import ExponentialMovingAverage
 
 __all__ = ["TrainConfig", "TrainResult", "LossFn", "fit", "evaluate", "epoch_batches", "load_best_weights",
@@ -91,15 +110,26 @@ def _collate(items: list[Any]) -> Any:
     return torch.utils.data.default_collate(items)
 
 
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.Tensor]:
-    """Index batches of one epoch: a permutation of ``range(n)`` drawn from a generator seeded by (seed, epoch)."""
-    gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
-    perm = torch.randperm(n, generator=gen)
-    return list(perm.split(batch_size))
-
-
 def _make_batch(dataset: Sequence[Any], indices: torch.Tensor, collate_fn: Callable[[list[Any]], Any]) -> Any:
     return collate_fn([dataset[int(i)] for i in indices])
+
+
+def _evaluation_sums(model: torch.nn.Module, loss_fn: LossFn, dataset: Sequence[Any], positions: torch.Tensor,
+                     batch_size: int, collate_fn: Callable[[list[Any]], Any], requires_grad: bool,
+                     device: torch.device | None = None) -> dict[str, float]:
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    try:
+        with torch.set_grad_enabled(requires_grad):
+            for idx in positions.split(batch_size):
+                loss, metrics = loss_fn(model, _to_device(_make_batch(dataset, idx, collate_fn), device))
+                n = len(idx)
+                for key, value in {"loss": float(loss.detach()), **metrics}.items():
+                    sums[key] = sums.get(key, 0.0) + float(value) * n
+    finally:
+        model.train(was_training)
+    return sums
 
 
 def evaluate(model: torch.nn.Module, loss_fn: LossFn, dataset: Sequence[Any], batch_size: int = 64,
@@ -107,23 +137,52 @@ def evaluate(model: torch.nn.Module, loss_fn: LossFn, dataset: Sequence[Any], ba
     """Size-weighted means of ``loss`` and every metric of ``loss_fn`` over ``dataset`` (model in eval mode)."""
     if len(dataset) == 0:
         raise ValueError("evaluate: the dataset is empty")
-    collate_fn = collate_fn or _collate
-    was_training = model.training
-    model.eval()
-    sums: dict[str, float] = {}
-    total = 0
-    try:
-        with torch.set_grad_enabled(requires_grad):
-            for start in range(0, len(dataset), batch_size):
-                idx = torch.arange(start, min(start + batch_size, len(dataset)))
-                loss, metrics = loss_fn(model, _make_batch(dataset, idx, collate_fn))
-                n = len(idx)
-                total += n
-                for key, value in {"loss": float(loss.detach()), **metrics}.items():
-                    sums[key] = sums.get(key, 0.0) + float(value) * n
-    finally:
-        model.train(was_training)
-    return {k: v / total for k, v in sums.items()}
+    sums = _evaluation_sums(model, loss_fn, dataset, torch.arange(len(dataset)), batch_size,
+                            collate_fn or _collate, requires_grad)
+    return {k: v / len(dataset) for k, v in sums.items()}
+
+
+def _evaluate_ranks(model: torch.nn.Module, loss_fn: LossFn, dataset: Sequence[Any], batch_size: int,
+                    collate_fn: Callable[[list[Any]], Any], requires_grad: bool, info: DistributedInfo,
+                    device: torch.device | None) -> dict[str, float]:
+    """:func:`evaluate` with the dataset cut into one contiguous chunk per rank and the sums reduced over ranks
+    (every rank evaluates all of it when there are fewer items than ranks)."""
+    n = len(dataset)
+    if not info.is_distributed or n < info.world_size:
+        sums = _evaluation_sums(model, loss_fn, dataset, torch.arange(n), batch_size, collate_fn, requires_grad,
+                                device)
+        return {k: v / n for k, v in sums.items()}
+    chunk = torch.tensor_split(torch.arange(n), info.world_size)[info.rank]
+    sums = _evaluation_sums(model, loss_fn, dataset, chunk, batch_size, collate_fn, requires_grad, device)
+    return {k: v / n for k, v in all_reduce_sums(sums, _reduce_device(info)).items()}
+
+
+def _reduce_device(info: DistributedInfo) -> torch.device:
+    return torch.device("cuda", torch.cuda.current_device()) if info.backend == "nccl" else torch.device("cpu")
+
+
+def _to_device(batch: Any, device: torch.device | None) -> Any:
+    """``batch`` on ``device`` (tensors, objects with ``.to``, and tuples/lists/dicts of them); None: unchanged."""
+    if device is None or device.type == "cpu":
+        return batch
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch.to(device) if hasattr(batch, "to") else batch
+
+
+def _distributed_model(model: torch.nn.Module, info: DistributedInfo) -> tuple[torch.nn.Module, torch.device | None]:
+    """``model`` wrapped in DDP for this process group, and the device batches go to (None: stay on the CPU)."""
+    devices = {p.device for p in model.parameters()}
+    if len(devices) != 1:
+        raise ValueError(f"fit: a distributed run needs all parameters on one device, got {sorted(map(str, devices))}")
+    (device,) = devices
+    if info.backend == "nccl" and device.type != "cuda":
+        raise ValueError("fit: the process group uses NCCL, which needs the model on cuda:LOCAL_RANK, but it is on "
+                         f"{device}; move it there, or train on the CPU with WORKBENCH_DIST_BACKEND=gloo")
+    ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids), (device if device.type == "cuda" else None)
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
@@ -153,6 +212,7 @@ def fit(
     output_dir: str | Path,
     collate_fn: Callable[[list[Any]], Any] | None = None,
     max_steps: int | None = None,
+    item_sizes: Sequence[float] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train_set``; resume from ``output_dir/checkpoint.pt`` when it exists.
 
@@ -162,6 +222,9 @@ def fit(
         output_dir: where checkpoint, metrics.csv and best_model.pt go; reusing it resumes the run.
         max_steps: stop (with a checkpoint) after this many optimizer steps in total; the run can be resumed.
             Used to split long runs and to test resumption.
+        item_sizes: ``[len(train_set)]`` cost of each training item (atoms or edges of a graph) by which a global
+            batch is shared between ranks under torchrun (module docstring); default 1 per item. Unused in a
+            single-process run. Under DDP, ``loss_fn`` receives the DDP wrapper: call it like the model.
 
     Returns:
         :class:`TrainResult` with one history row per completed epoch (``epoch, step, lr, train_loss,
@@ -172,8 +235,12 @@ def fit(
     if len(train_set) == 0:
         raise ValueError("fit: train_set is empty")
     collate_fn = collate_fn or _collate
+    info = init_distributed()
+    sizes = _check_item_sizes(item_sizes, len(train_set))
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if info.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    barrier()
     ckpt_path, csv_path, best_path = out / CHECKPOINT_NAME, out / "metrics.csv", out / "best_model.pt"
 
     n_batches = math.ceil(len(train_set) / config.batch_size)
@@ -207,8 +274,11 @@ def fit(
         sums, seen, history = state["sums"], state["seen"], state["history"]
         best_val, elapsed = state["best_val"], state["elapsed"]
     resumed_from = step
+    train_model, device = _distributed_model(model, info) if info.is_distributed else (model, None)
 
     def checkpoint() -> None:
+        if not info.is_main:
+            return
         save_checkpoint(ckpt_path, {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "ema": ema.state_dict() if ema is not None else None, "rng": rng_state(),
@@ -218,22 +288,37 @@ def fit(
         })
 
     t0 = time.perf_counter()
-    bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="train", disable=not config.progress,
-               leave=False)
+    progress = config.progress and info.is_main
+    bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="train", disable=not progress, leave=False)
     stopped = False
     model.train()
     try:
         while epoch < config.epochs and not stopped:
             batches = epoch_batches(len(train_set), config.batch_size, config.seed, epoch)
             while batch_index < len(batches):
-                batch = _make_batch(train_set, batches[batch_index], collate_fn)
-                loss, metrics = loss_fn(model, batch)
-                if not torch.isfinite(loss):
+                global_batch = batches[batch_index]
+                if info.is_distributed:
+                    local, weight = _rank_share(global_batch, sizes, info)
+                    loss, metrics = loss_fn(train_model, _to_device(_make_batch(train_set, local, collate_fn), device))
+                    step_sums = all_reduce_sums({f"m_{k}": float(v) * weight for k, v in
+                                                 {"loss": float(loss.detach()), **metrics}.items()},
+                                                _reduce_device(info))
+                    n_global = len(global_batch)
+                    step_means = {k[2:]: v / n_global for k, v in step_sums.items()}
+                    loss_value = step_means["loss"]
+                else:
+                    loss, metrics = loss_fn(model, _make_batch(train_set, global_batch, collate_fn))
+                    loss_value = float(loss.detach())
+                    step_means = {"loss": loss_value, **metrics}
+                if not math.isfinite(loss_value):
                     checkpoint()
                     raise FloatingPointError(
-                        f"loss is {float(loss)} at step {step} (epoch {epoch}); last good state in {ckpt_path}")
+                        f"loss is {loss_value} at step {step} (epoch {epoch}); last good state in {ckpt_path}")
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if info.is_distributed:  # DDP averages over ranks: weight each rank by its share of the batch
+                    (loss * (info.world_size * weight / len(global_batch))).backward()
+                else:
+                    loss.backward()
                 if config.grad_clip:
                     torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
                 optimizer.step()
@@ -241,14 +326,14 @@ def fit(
                     scheduler.step()
                 if ema is not None:
                     ema.update()
-                n = len(batches[batch_index])
+                n = len(global_batch)
                 seen += n
-                for key, value in {"loss": float(loss.detach()), **metrics}.items():
+                for key, value in step_means.items():
                     sums[key] = sums.get(key, 0.0) + float(value) * n
                 step += 1
                 batch_index += 1
                 bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.4g}")
+                bar.set_postfix(epoch=epoch, loss=f"{loss_value:.4g}")
                 if step % config.checkpoint_every == 0:
                     checkpoint()
                 if max_steps is not None and step >= max_steps and batch_index < len(batches):
@@ -261,18 +346,20 @@ def fit(
             if val_set is not None and len(val_set) > 0:
                 ctx = ema.applied() if ema is not None else contextlib.nullcontext()
                 with ctx:
-                    val = evaluate(model, loss_fn, val_set, config.eval_batch_size or config.batch_size,
-                                   collate_fn, requires_grad=config.eval_requires_grad)
+                    val = _evaluate_ranks(model, loss_fn, val_set, config.eval_batch_size or config.batch_size,
+                                          collate_fn, config.eval_requires_grad, info, device)
                     if best_val is None or val["loss"] < best_val:
                         best_val = val["loss"]
-                        torch.save(model.state_dict(), best_path)
+                        if info.is_main:
+                            torch.save(model.state_dict(), best_path)
                 row.update({f"val_{k}": v for k, v in val.items()})
             if config.schedule == "plateau":
                 scheduler.step(row.get("val_loss", row["train_loss"]))
             row["seconds"] = elapsed + time.perf_counter() - t0
             history.append(row)
-            pd.DataFrame(history).to_csv(csv_path, index=False)
-            if config.progress:  # one line per epoch: what a headless run (`workbench run`) echoes live
+            if info.is_main:
+                pd.DataFrame(history).to_csv(csv_path, index=False)
+            if progress:  # one line per epoch: what a headless run (`workbench run`) echoes live
                 tqdm.write(epoch_line(row, config.epochs, out.name))
             epoch, batch_index, sums, seen = epoch + 1, 0, {}, 0
             checkpoint()
@@ -282,12 +369,33 @@ def fit(
             checkpoint()
     finally:
         bar.close()
+    barrier()  # rank 0's files are complete before any rank reads them
     files = {"checkpoint": ckpt_path, "metrics": csv_path}
     if best_path.exists():
         files["best_model"] = best_path
     return TrainResult(history=pd.DataFrame(history), output_dir=out, step=step, completed=not stopped,
                        resumed_from_step=resumed_from, best_val_loss=best_val, files=files)
 
+
+
+def _check_item_sizes(item_sizes: Sequence[float] | None, n: int) -> torch.Tensor:
+    if item_sizes is None:
+        return torch.ones(n, dtype=torch.float64)
+    sizes = torch.as_tensor(np.asarray(item_sizes, dtype=np.float64))
+    if sizes.shape != (n,) or not bool(torch.isfinite(sizes).all()) or bool((sizes < 0).any()):
+        raise ValueError(f"fit: item_sizes must hold one finite non-negative cost per training item ([{n}]), got "
+                         f"shape {tuple(sizes.shape)}")
+    return sizes
+
+
+def _rank_share(global_batch: torch.Tensor, sizes: torch.Tensor, info: DistributedInfo) -> tuple[torch.Tensor, int]:
+    """This rank's items of a global batch (bin-packed by size) and how many of them count. A rank left without
+    items (fewer items than ranks) runs the batch's first item with weight 0, so that DDP still hears from it."""
+    parts = balanced_partition(sizes[global_batch].numpy(), info.world_size)
+    mine = global_batch[torch.tensor(parts[info.rank], dtype=torch.long)]
+    if mine.numel() == 0:
+        return global_batch[:1], 0
+    return mine, int(mine.numel())
 
 
 def epoch_line(row: dict[str, float], epochs: int, name: str = "") -> str:
