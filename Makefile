@@ -10,9 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The local CPU wheel: installed first, so nothing later resolves a (CUDA) torch.
 TORCH := torch==2.13.0
-EXTRAS := widgets,notebooks,test,gpu,qm9,dynamics,spectra,scattering-peers,partition,graph
-# notebook sweeps on Dask (tests/scale)
-EXTRAS := $(EXTRAS),scale
+EXTRAS := widgets,notebooks,test,gpu,qm9,dynamics,spectra,scattering-peers,partition,graph,scale
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
