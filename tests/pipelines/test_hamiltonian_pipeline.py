@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from workbench.pipelines.hamiltonian import MODEL_NAMES, run_hamiltonian
 
@@ -79,3 +80,16 @@ def test_block_error_files(tiny_run):
         mae = (t["mae_uEh"] * t["entries"]).sum() / t["entries"].sum()
         assert mae == pytest.approx(rows.loc[name, "H_mae_uEh"], rel=1e-9)
     assert set(tiny_run.block_summary["kind"]) == {"on-site", "pair"}
+
+
+def test_split_is_nested_for_learning_curves():
+    """Runs that differ only in n_train share validation and test sets, and their training sets are nested."""
+    from workbench.pipelines.hamiltonian import HamiltonianRunConfig, _split
+
+    small = _split(100, HamiltonianRunConfig(n_train=20, n_val=10, n_test=30))
+    large = _split(100, HamiltonianRunConfig(n_train=60, n_val=10, n_test=30))
+    assert small["test"].tolist() == large["test"].tolist()
+    assert small["val"].tolist() == large["val"].tolist()
+    assert set(small["train"].tolist()) < set(large["train"].tolist())
+    every = torch.cat([large["train"], large["val"], large["test"]])
+    assert sorted(every.tolist()) == list(range(100))

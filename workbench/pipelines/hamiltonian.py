@@ -199,12 +199,15 @@ def predict_matrices(model: torch.nn.Module, z: torch.Tensor, pos: torch.Tensor,
 
 
 def _split(n: int, config: HamiltonianRunConfig) -> dict[str, torch.Tensor]:
+    """One permutation (``seed``): test = its last ``n_test``, validation the ``n_val`` before, training its first
+    ``n_train``; so runs that differ only in ``n_train`` share the validation and test sets and their training sets
+    are nested (a learning curve)."""
     need = config.n_train + config.n_val + config.n_test
     if need > n:
         raise ValueError(f"n_train + n_val + n_test = {need} but the dataset holds {n} conformations")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed))
-    return {"train": perm[:config.n_train], "val": perm[config.n_train:config.n_train + config.n_val],
-            "test": perm[config.n_train + config.n_val:need]}
+    return {"train": perm[:config.n_train], "val": perm[n - config.n_test - config.n_val:n - config.n_test],
+            "test": perm[n - config.n_test:]}
 
 
 def _equivariance_error(model: torch.nn.Module, z: torch.Tensor, pos: torch.Tensor, basis, seed: int) -> float:
