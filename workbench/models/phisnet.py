@@ -505,7 +505,9 @@ class PhiSNet(torch.nn.Module):
                 atoms = (species == s).nonzero().flatten().tolist()
                 nf = int(self._num_functions[s])
                 blocks = torch.stack([M[:, offs[a]:offs[a] + nf, offs[a]:offs[a] + nf] for a in atoms])
-                ref[int(s), :nf, :nf] = self._onsite_invariant(zz, blocks.to(ref.dtype)).mean(dim=(0, 1))
+                # project the float64 mean block (not the mean of projections: a float32 mean over many blocks
+                # rounds the diagonal entries differently and leaves a reference that is not exactly c * I)
+                ref[int(s), :nf, :nf] = self._onsite_invariant(zz, blocks.double().mean(dim=(0, 1))).to(ref.dtype)
             resid = M.to(ref.dtype) - self._reference_matrix(species, offs, n, ref)
             getattr(self, f"scale_{name}").fill_(float(resid.std()))
         if self.bond_reference is not None:
