@@ -74,6 +74,8 @@ ENTRY_POINTS = [
     ("workbench.hamiltonian.eigen", "generalized_eigh"),
     ("workbench.models.phisnet", "PhiSNet"),
     ("workbench.models.phisnet", "block_irreps"),
+    ("workbench.hamiltonian.block_errors", "block_errors"),
+    ("workbench.hamiltonian.block_errors", "summarize_block_errors"),
     ("workbench.cg.mapping", "partition_mapping"),
     ("workbench.cg.mapping", "mapping_matrix"),
     ("workbench.cg.linear", "LinearBackmapping"),

@@ -112,6 +112,11 @@ def _cmd_build_data(args: argparse.Namespace) -> int:
     build = getattr(importlib.import_module(module), func)
     out = Path(args.out) if args.out else runner.repo_root() / default_out
     kwargs: dict[str, object] = {} if args.seed is None else {"seed": args.seed}
+    if args.conformations is not None:  # --conformations N: a larger (or smaller) Hamiltonian set, same protocol
+        if args.name != "hamiltonians":
+            print("error: --conformations applies to 'hamiltonians' only", file=sys.stderr)
+            return 2
+        kwargs["conformations"] = args.conformations
     if args.name == "hamiltonians" and args.xyz is not None:  # --xyz FILE: label a user's own XYZ trajectory
         if not Path(args.xyz).is_file():
             print(f"error: --xyz {args.xyz}: no such file (an XYZ file with one or many frames)", file=sys.stderr)
@@ -285,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--xyz", default=None, metavar="DIR_OR_TAR",
                        help="qm9 only: a folder or .tar.bz2 of the original dsgdb9nsd_NNNNNN.xyz files, read instead "
                        "of qm9pack")
+    build.add_argument("--conformations", type=int, default=None, metavar="N",
+                       help="hamiltonians only: conformations per molecule instead of the shipped counts")
     build.add_argument("--csv", default=None, metavar="PATH",
                        help="qm9_penalized_logp only: any CSV with a 'smiles' column (default: the QM9 CSV)")
     build.set_defaults(func=_cmd_build_data)

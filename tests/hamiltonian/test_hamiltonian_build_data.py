@@ -114,3 +114,13 @@ def test_orbital_viewer_and_volumes_validation():
         OrbitalViewer(data.z.tolist(), data.pos[0].numpy(), grid, grid, ["a"])
     with pytest.raises(traitlets.TraitError, match="'cube'"):
         MoleculeViewer(["O"], [[0.0, 0.0, 0.0]]).volumes = [{"isoval": 0.1}]
+
+
+def test_conformations_option_bad_input(tmp_path, capsys):
+    """`--conformations N` (a larger set, same protocol) is for 'hamiltonians' only; bad counts are refused before
+    any PySCF work."""
+    assert main(["build-data", "normals", "--conformations", "10", "--out", str(tmp_path / "x")]) == 2
+    assert "--conformations applies to 'hamiltonians' only" in capsys.readouterr().err
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="conformations must be an int >= 1"):
+            build_hamiltonians(tmp_path / "y", molecules=("water",), conformations=bad)

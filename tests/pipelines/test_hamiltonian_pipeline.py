@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from workbench.pipelines.hamiltonian import MODEL_NAMES, run_hamiltonian
 
@@ -66,3 +67,29 @@ def test_guard_and_bad_config(tiny_run, tmp_path):
         run_hamiltonian(output_dir=tmp_path, n_train=1000)
     with pytest.raises(TypeError, match="unknown parameter"):
         run_hamiltonian(output_dir=tmp_path, bogus=1)
+
+
+def test_block_error_files(tiny_run):
+    """Per-block test errors: every model's shares add up to one and rebuild its whole-matrix H MAE."""
+    blocks = tiny_run.blocks
+    assert (tiny_run.output_dir / "block_errors.csv").is_file()
+    assert (tiny_run.output_dir / "block_summary.csv").is_file()
+    rows = tiny_run.results.set_index("model")
+    for name, t in blocks.groupby("model"):
+        assert t["share"].sum() == pytest.approx(1.0)
+        mae = (t["mae_uEh"] * t["entries"]).sum() / t["entries"].sum()
+        assert mae == pytest.approx(rows.loc[name, "H_mae_uEh"], rel=1e-9)
+    assert set(tiny_run.block_summary["kind"]) == {"on-site", "pair"}
+
+
+def test_split_is_nested_for_learning_curves():
+    """Runs that differ only in n_train share validation and test sets, and their training sets are nested."""
+    from workbench.pipelines.hamiltonian import HamiltonianRunConfig, _split
+
+    small = _split(100, HamiltonianRunConfig(n_train=20, n_val=10, n_test=30))
+    large = _split(100, HamiltonianRunConfig(n_train=60, n_val=10, n_test=30))
+    assert small["test"].tolist() == large["test"].tolist()
+    assert small["val"].tolist() == large["val"].tolist()
+    assert set(small["train"].tolist()) < set(large["train"].tolist())
+    every = torch.cat([large["train"], large["val"], large["test"]])
+    assert sorted(every.tolist()) == list(range(100))

@@ -109,14 +109,19 @@ def _arrays(z, pos, lab) -> dict[str, np.ndarray]:
 
 
 def build_hamiltonians(out_dir: str | Path | None = None, seed: int = 0, xyz: str | Path | None = None,
-                       molecules: tuple[str, ...] | None = None, progress: bool = True) -> dict:
+                       molecules: tuple[str, ...] | None = None, progress: bool = True,
+                       conformations: int | None = None) -> dict:
     """Generate the dataset into ``out_dir`` (default ``data/hamiltonians``) and write its manifest; returns it.
 
     Without ``xyz``: the shipped molecules (module docstring; ``molecules`` picks a subset of
-    :data:`SHIPPED_MOLECULES`). With ``xyz``: every frame of that XYZ file (one molecule, H/C/N/O) is labelled
-    as is (no sampling) into ``<stem>.npz``. Needs PySCF (the ``qc`` extra). A few minutes on one core.
+    :data:`SHIPPED_MOLECULES`; ``conformations`` replaces each one's shipped count: same protocol and seed, so a
+    larger set starts with the same draws). With ``xyz``: every frame of that XYZ file (one molecule, H/C/N/O) is
+    labelled as is (no sampling) into ``<stem>.npz``. Needs PySCF (the ``qc`` extra). A few minutes on one core.
     """
     out = Path(out_dir) if out_dir is not None else default_folder()
+    if conformations is not None and (isinstance(conformations, bool) or not isinstance(conformations, int)
+                                      or conformations < 1):
+        raise ValueError(f"conformations must be an int >= 1 (per molecule), got {conformations!r}")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     files, records = {}, {}
@@ -139,6 +144,7 @@ def build_hamiltonians(out_dir: str | Path | None = None, seed: int = 0, xyz: st
             if name not in SHIPPED_MOLECULES:
                 raise ValueError(f"molecules: unknown name {name!r}; available {list(SHIPPED_MOLECULES)}")
             z, start, count = SHIPPED_MOLECULES[name]
+            count = count if conformations is None else conformations
             pos0, hess = relax_and_hessian(z, np.array(start), DEF2_SVP, XC)
             pos = normal_mode_samples(z, pos0, hess, TEMPERATURE, count, seed=int(rng.integers(2**31)))
             lab = label_trajectory(z, pos, DEF2_SVP, XC, progress=progress)

@@ -21,6 +21,10 @@ the predicted ``H`` under a random rotation (``|D H D^T - H(R x)|``); the energy
 (PySCF, ``n_energy`` test geometries); and the speed: seconds per geometry of a batched ``H`` prediction against
 one PySCF SCF on the same geometry, both timed in this call (PySCF's time is missing without the ``qc`` extra).
 
+Where the error sits: ``block_errors.csv`` (:func:`workbench.hamiltonian.block_errors.block_errors` of every model
+on the test split: one row per model and shell block, with its MAE and share of the total) and its summary
+``block_summary.csv`` (per model, by on-site/pair and ``(l1, l2)``).
+
 Files: ``metrics.json``, ``results.csv`` (one row per model), ``comparison.csv`` (H MAE against ``cartesian_mlp``),
 ``paper.csv`` (the published rows beside ours), ``speed.csv``, per model ``metrics.csv``, checkpoints and
 ``test_predictions.npz`` (predicted ``H``, ``S`` of the test split).
@@ -42,6 +46,7 @@ import pandas as pd
 import torch
 
 from workbench.groups import o3
+from workbench.hamiltonian.block_errors import block_errors, summarize_block_errors
 from workbench.hamiltonian.dataset import HamiltonianData, load_hamiltonians
 from workbench.hamiltonian.eigen import generalized_eigh, hamiltonian_loss, orbital_metrics
 from workbench.hamiltonian.pyscf_labels import energy_from_density, require_pyscf, scf_seconds
@@ -87,7 +92,8 @@ class HamiltonianRunConfig:
 
     Data: ``molecule`` (a file of ``data_folder``, default the shipped ``data/hamiltonians``), ``n_train``,
     ``n_val``, ``n_test`` conformations. PhiSNet: ``channels``, ``lmax``, ``pair_channels``, ``num_layers``,
-    ``r_max``. Baseline MLP: ``mlp_hidden``. Training: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
+    ``r_max``, ``bond_reference`` (fit :class:`workbench.models.phisnet.BondReference` on the training split).
+    Baseline MLP: ``mlp_hidden``. Training: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
     ``eps_weight``, ``seed``, ``max_steps``. Measurement: ``speed_repeats`` timed batch predictions, ``n_energy``
     test geometries whose predicted-density energy PySCF evaluates (0: none).
     """
@@ -102,6 +108,7 @@ class HamiltonianRunConfig:
     pair_channels: int = 4
     num_layers: int = 2
     r_max: float = 5.0
+    bond_reference: bool = True
     mlp_hidden: int = 128
     epochs: int = 10
     batch_size: int = 10
@@ -151,6 +158,8 @@ class HamiltonianRunResult:
     completed: bool
     files: dict[str, Path] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None
+    blocks: pd.DataFrame | None = None
+    block_summary: pd.DataFrame | None = None
 
 
 def build_hamiltonian_model(name: str, config: HamiltonianRunConfig, data: HamiltonianData) -> torch.nn.Module:
@@ -160,7 +169,8 @@ def build_hamiltonian_model(name: str, config: HamiltonianRunConfig, data: Hamil
     torch.manual_seed(config.seed)
     if name == "phisnet":
         return PhiSNet(data.basis.shells, channels=config.channels, lmax=config.lmax,
-                       pair_channels=config.pair_channels, num_layers=config.num_layers, r_max=config.r_max)
+                       pair_channels=config.pair_channels, num_layers=config.num_layers, r_max=config.r_max,
+                       bond_reference=bool(config.bond_reference))
     return CartesianHamiltonianMLP(data.z, data.H.shape[-1], hidden=(config.mlp_hidden, config.mlp_hidden))
 
 
@@ -189,12 +199,15 @@ def predict_matrices(model: torch.nn.Module, z: torch.Tensor, pos: torch.Tensor,
 
 
 def _split(n: int, config: HamiltonianRunConfig) -> dict[str, torch.Tensor]:
+    """One permutation (``seed``): test = its last ``n_test``, validation the ``n_val`` before, training its first
+    ``n_train``; so runs that differ only in ``n_train`` share the validation and test sets and their training sets
+    are nested (a learning curve)."""
     need = config.n_train + config.n_val + config.n_test
     if need > n:
         raise ValueError(f"n_train + n_val + n_test = {need} but the dataset holds {n} conformations")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed))
-    return {"train": perm[:config.n_train], "val": perm[config.n_train:config.n_train + config.n_val],
-            "test": perm[config.n_train + config.n_val:need]}
+    return {"train": perm[:config.n_train], "val": perm[n - config.n_test - config.n_val:n - config.n_test],
+            "test": perm[n - config.n_test:]}
 
 
 def _equivariance_error(model: torch.nn.Module, z: torch.Tensor, pos: torch.Tensor, basis, seed: int) -> float:
@@ -238,7 +251,7 @@ def run_hamiltonian(config: HamiltonianRunConfig | None = None, output_dir: str 
     def build(name: str) -> torch.nn.Module:
         model = build_hamiltonian_model(name, config, data).to(dtype)
         if isinstance(model, PhiSNet):
-            model.fit_reference(data.z, data.H[tr], data.S[tr], data.pos[tr[:16]].to(dtype))
+            model.fit_reference(data.z, data.H[tr], data.S[tr], data.pos[tr].to(dtype))
         else:
             model.fit_normalization(data.H[tr], data.S[tr])
         return model
@@ -294,6 +307,12 @@ def run_hamiltonian(config: HamiltonianRunConfig | None = None, output_dir: str 
         rows.append(row)
     results = pd.DataFrame(rows)
     results.to_csv(out / "results.csv", index=False)
+    blocks = pd.concat([block_errors(Hp, H_te, data.z, data.basis).assign(model=name)
+                        for name, (Hp, _) in predictions.items()], ignore_index=True)
+    blocks.to_csv(out / "block_errors.csv", index=False)
+    block_summary = pd.concat([summarize_block_errors(blocks[blocks["model"] == name]).assign(model=name)
+                               for name in predictions], ignore_index=True)
+    block_summary.to_csv(out / "block_summary.csv", index=False)
     speed = pd.DataFrame(speed_rows)
     speed.to_csv(out / "speed.csv", index=False)
     by_model = {r["model"]: r for r in rows}
@@ -304,7 +323,8 @@ def run_hamiltonian(config: HamiltonianRunConfig | None = None, output_dir: str 
     paper = _paper_table(by_model, config, data)
     paper.to_csv(out / "paper.csv", index=False)
     files.update({"results": out / "results.csv", "speed": out / "speed.csv", "comparison": out / "comparison.csv",
-                  "paper": out / "paper.csv"})
+                  "paper": out / "paper.csv", "block_errors": out / "block_errors.csv",
+                  "block_summary": out / "block_summary.csv"})
     summary = {
         "molecule": data.name, "basis": data.basis.name, "n_ao": int(data.H.shape[-1]), "nocc": data.nocc,
         "n_train": len(tr), "n_val": len(idx["val"]), "n_test": len(te),
@@ -315,7 +335,7 @@ def run_hamiltonian(config: HamiltonianRunConfig | None = None, output_dir: str 
     (out / "metrics.json").write_text(json.dumps(summary, indent=2, default=float) + "\n", encoding="utf-8")
     files["metrics_json"] = out / "metrics.json"
     return HamiltonianRunResult(results, summary, paper, speed, histories, models, data, idx, predictions, out, True,
-                                files, comparison)
+                                files, comparison, blocks, block_summary)
 
 
 def _has_pyscf() -> bool:
