@@ -90,3 +90,27 @@ def test_bad_input_names_the_argument():
         calibrate_frequencies(model, good + 0.1, ridge=-1.0)
     with pytest.raises(ValueError, match=r"actions and targets must both have shape \[M, 2\]"):
         model.refit_frequencies(torch.ones(3, 2, dtype=torch.float64), torch.ones(4, 2, dtype=torch.float64))
+
+
+def test_validation_keeps_a_refit_that_helps_and_restores_one_that_does_not():
+    chain = coupled_oscillators(3)
+    x0 = chain.sample_initial_states(8, torch.Generator().manual_seed(3))
+    train = chain.reference_trajectory(x0, 100, 1.0)
+    held = chain.evolve(x0, 300.0)
+    jump = torch.full((8,), 7.0, dtype=torch.float64)
+    model = _exact_model(chain)
+    report = calibrate_frequencies(model, train, validation=(held, jump, chain.evolve(held, 7.0)))
+    assert report.accepted and report.validation_after < 1e-3 * report.validation_before
+    # validation targets made by the uncalibrated model itself: any refit raises their MSE from 0, so it is refused
+    model = _exact_model(chain)
+    with torch.no_grad():
+        own = model(held, jump)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    report = calibrate_frequencies(model, train, validation=(held, jump, own))
+    assert not report.accepted and report.validation_before == 0.0 < report.validation_after
+    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+    assert report.summary()["accepted"] is False
+    with pytest.raises(ValueError, match="validation must be a triple"):
+        calibrate_frequencies(model, train, validation=(held, jump))
+    with pytest.raises(ValueError, match="same number of pairs"):
+        calibrate_frequencies(model, train, validation=(held, jump, own[:3]))

@@ -104,8 +104,10 @@ def test_non_finite_state_is_refused_by_every_model(tiny_run):
 def test_frequency_calibration_is_recorded_and_can_be_switched_off(tiny_run, tmp_path):
     calibration = tiny_run.metrics["action_angle"]["frequency_calibration"]
     assert set(calibration) >= {"uncalibrated_mse", "uncalibrated_growth_last_over_first", "max_abs_error_before",
-                                "max_abs_error_after", "max_fit_rms"}
+                                "max_abs_error_after", "max_fit_rms", "accepted", "validation_mse_before",
+                                "validation_mse_after"}
     assert calibration["max_abs_error_after"] < calibration["max_abs_error_before"]
+    assert calibration["accepted"] == (calibration["validation_mse_after"] <= calibration["validation_mse_before"])
     # the same finished folder evaluated without the refit: the Action-Angle errors are the recorded uncalibrated
     # ones, the baselines' are unchanged, and nothing is trained again
     shutil.copytree(tiny_run.output_dir, tmp_path / "run")

@@ -13,7 +13,8 @@ trains with :func:`workbench.train.fit` (state MSE, AdamW, cosine schedule) in `
 evaluated with its best validation weights. The Action-Angle Network's training ends with a closed-form frequency
 calibration on the training section (:mod:`workbench.dynamics.calibration`; ``calibrate_frequencies``, on by
 default): its ``omega(J)`` is refit to the slopes of its own unwrapped angles over the whole training window, which
-pin a frequency far better than jumps of 1-10 steps do. ``metrics.json`` keeps the uncalibrated errors beside it.
+pin a frequency far better than jumps of 1-10 steps do, and the refit is kept only if it does not raise the
+validation MSE. ``metrics.json`` keeps the uncalibrated errors beside it.
 
 - ``errors.csv``: test MSE of the predicted state per model and jump, and its ratio to the same model's jump-1 MSE
   (``growth``);
@@ -337,7 +338,8 @@ def run_action_angle(config: ActionAngleRunConfig | None = None, output_dir: str
     calibration: dict[str, Any] | None = None
     if aa is not None and config.calibrate_frequencies:
         raw = _errors({"action_angle": aa}, data, config.test_jumps).set_index("jump")
-        calibration = {**calibrate_frequencies(aa, data.section("train")).summary(),
+        report = calibrate_frequencies(aa, data.section("train"), validation=val_set.tensors)
+        calibration = {**report.summary(),
                        "uncalibrated_mse": {int(j): float(v) for j, v in raw["mse"].items()},
                        "uncalibrated_growth_last_over_first": float(raw.loc[max(config.test_jumps), "mse"]
                                                                      / raw.loc[min(config.test_jumps), "mse"])}
