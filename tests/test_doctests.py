@@ -49,6 +49,7 @@ ENTRY_POINTS = [
     ("workbench.dynamics.kepler", ""),
     ("workbench.dynamics.symplectic", ""),
     ("workbench.dynamics.action_angle", ""),
+    ("workbench.dynamics.calibration", ""),
     ("workbench.pipelines.action_angle", ""),
     ("workbench.spectral.filters", ""),
     ("workbench.spectral.random_graphs", ""),

@@ -5,6 +5,7 @@ samples, hidden 8, 2 epochs)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -98,3 +99,26 @@ def test_non_finite_state_is_refused_by_every_model(tiny_run):
     for model in tiny_run.models.values():
         with pytest.raises(ValueError, match="state must be finite"):
             model(bad, 1.0)
+
+
+def test_frequency_calibration_is_recorded_and_can_be_switched_off(tiny_run, tmp_path):
+    calibration = tiny_run.metrics["action_angle"]["frequency_calibration"]
+    assert set(calibration) >= {"uncalibrated_mse", "uncalibrated_growth_last_over_first", "max_abs_error_before",
+                                "max_abs_error_after", "max_fit_rms", "accepted", "validation_mse_before",
+                                "validation_mse_after"}
+    assert calibration["max_abs_error_after"] < calibration["max_abs_error_before"]
+    assert calibration["accepted"] == (calibration["validation_mse_after"] <= calibration["validation_mse_before"])
+    # the same finished folder evaluated without the refit: the Action-Angle errors are the recorded uncalibrated
+    # ones, the baselines' are unchanged, and nothing is trained again
+    shutil.copytree(tiny_run.output_dir, tmp_path / "run")
+    raw = run_action_angle(output_dir=tmp_path / "run", **{**TINY, "calibrate_frequencies": False})
+    assert raw.metrics["action_angle"]["frequency_calibration"] is None
+    errors = raw.errors.set_index(["model", "jump"])["mse"]
+    for jump, mse in calibration["uncalibrated_mse"].items():
+        assert errors[("action_angle", int(jump))] == pytest.approx(mse, rel=1e-12)
+    baseline = tiny_run.errors.set_index(["model", "jump"])["mse"]
+    for name in ("euler", "neural_ode", "hamiltonian"):
+        assert errors[name].tolist() == pytest.approx(baseline[name].tolist(), rel=1e-12)
+    assert errors["action_angle"].tolist() != pytest.approx(baseline["action_angle"].tolist(), rel=1e-6)
+    with pytest.raises(ValueError, match="calibrate_frequencies must be True or False"):
+        run_action_angle(output_dir=tmp_path / "never", **{**TINY, "calibrate_frequencies": "yes"})

@@ -4,7 +4,8 @@ Simulators (float64, states ``[..., 2n]`` = ``(q, p)``, conserved quantities exp
 ``"harmonic"`` and ``"coupled_harmonic"`` oscillators (exact by normal modes, :mod:`.oscillators`), ``"kepler"``
 (exact by Kepler's equation, :mod:`.kepler`), ``"double_pendulum"`` (RK4, chaotic, :mod:`.pendulum`); datasets with
 the Action-Angle Networks protocol (:mod:`.dataset`). Learned simulators, all ``model(state, jump)``:
-:class:`ActionAngleNetwork` (symplectic encoder, actions and angles, one-shot jumps), and the baselines
+:class:`ActionAngleNetwork` (symplectic encoder, actions and angles, one-shot jumps; its training ends with
+:func:`calibrate_frequencies`, :mod:`.calibration`), and the baselines
 :class:`EulerUpdateNetwork`, :class:`NeuralODE` (the ``dynamics`` extra: torchdiffeq) and
 :class:`HamiltonianNetwork` (:mod:`.baselines`).
 
@@ -16,6 +17,7 @@ Examples:
 
 from workbench.dynamics.action_angle import ActionAngleNetwork
 from workbench.dynamics.baselines import EulerUpdateNetwork, HamiltonianNetwork, NeuralODE
+from workbench.dynamics.calibration import FrequencyCalibration, calibrate_frequencies
 from workbench.dynamics.dataset import SYSTEMS, DynamicsDataset, check_jumps, make_dynamics_dataset, make_system
 from workbench.dynamics.kepler import Kepler
 from workbench.dynamics.oscillators import HarmonicOscillators, coupled_oscillators, uncoupled_oscillators
@@ -30,11 +32,13 @@ __all__ = [
     "DynamicalSystem",
     "DynamicsDataset",
     "EulerUpdateNetwork",
+    "FrequencyCalibration",
     "HamiltonianNetwork",
     "HarmonicOscillators",
     "Kepler",
     "NeuralODE",
     "SymplecticEncoder",
+    "calibrate_frequencies",
     "check_jumps",
     "coupled_oscillators",
     "make_dynamics_dataset",

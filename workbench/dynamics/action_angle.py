@@ -63,6 +63,30 @@ class ActionAngleNetwork(nn.Module):
         """Angle frequencies ``omega(J) [..., n]`` (radians per unit time) at actions ``[..., n]``."""
         return self.base_frequency + self.frequency_net(actions)
 
+    @torch.no_grad()
+    def refit_frequencies(self, actions: torch.Tensor, targets: torch.Tensor, ridge: float = 1e-6) -> None:
+        """Refit the linear part of ``omega(J)`` in closed form: ``omega_0`` and the last layer of ``g`` (both linear
+        in the frequency features ``[1, tanh(W_1 J + b_1)]``) minimise, per degree of freedom ``k``,
+        ``mean_m (omega_k(J_m) - targets_mk)^2 + ridge * |theta_k - theta_k_now|^2`` (a ridge pull toward the
+        current weights; ``ridge`` relative to the features' unit scale). ``actions`` and ``targets`` are ``[M, n]``
+        (float, finite, ``M >= 1``); :func:`workbench.dynamics.calibration.calibrate_frequencies` calls this with
+        frequencies measured from encoded angles. The encoder is untouched, so actions and the symplectic map are
+        unchanged."""
+        actions = check_state(actions, self.n_dof, "actions")
+        targets = check_state(targets, self.n_dof, "targets")
+        if actions.dim() != 2 or actions.shape != targets.shape or len(actions) == 0:
+            raise ValueError(f"actions and targets must both have shape [M, {self.n_dof}] with M >= 1, got "
+                             f"{tuple(actions.shape)} and {tuple(targets.shape)}")
+        if isinstance(ridge, bool) or not isinstance(ridge, (int, float)) or not 0 <= ridge < float("inf"):
+            raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+        hidden, head = self.frequency_net[0], self.frequency_net[-1]
+        feats = torch.cat([torch.ones_like(actions[:, :1]), torch.tanh(hidden(actions))], dim=-1)   # [M, H + 1]
+        gram = feats.T @ feats / len(feats) + ridge * torch.eye(feats.shape[1], dtype=feats.dtype)
+        now = torch.cat([(self.base_frequency + head.bias)[:, None], head.weight], dim=-1)     # [n, H + 1]
+        theta = torch.linalg.solve(gram, (feats.T @ targets / len(feats) + ridge * now.T)).T   # [n, H + 1]
+        head.weight.copy_(theta[:, 1:])
+        self.base_frequency.copy_(theta[:, 0] - head.bias)
+
     def to_action_angle(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(actions, angles)``, each ``[..., n]`` (angles in ``(-pi, pi]``), of ``state [..., 2n]``."""
         z = self.encoder(check_state(state, 2 * self.n_dof))
