@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--md-steps", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None,
-                        help="copy the workbench run folder (checkpoint potential.pt, tables) here")
+                        help="copy the workbench run folder (potential.pt, tables) and mace-torch's logs here")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "potentials_vs_mace.csv")
     args = parser.parse_args(argv)
@@ -166,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         print("mace-torch:", json.dumps(theirs), flush=True)
         theirs_two = run_mace(args, paths, work / "mace_stage_two", stage_two=True)
         print("mace-torch stage two:", json.dumps(theirs_two), flush=True)
+        if args.keep is not None:  # mace-torch's logs hold its per-epoch validation errors (convergence check)
+            for run in ("mace_same_loss", "mace_stage_two"):
+                shutil.copytree(work / run / "logs", args.keep / f"{run}_logs", dirs_exist_ok=True)
     rows = []
     runs = (("workbench MACE", __version__, ours), (f"mace-torch {mace_version}", mace_version, theirs),
             (f"mace-torch {mace_version} + stage two", mace_version, theirs_two))
