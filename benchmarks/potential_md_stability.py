@@ -1,6 +1,7 @@
 """NVE stability of learned potentials: a long velocity-Verlet run of ethanol with a potential trained on the shipped
 GFN2-xTB data, measuring the total-energy drift (eV/atom/ps, least-squares slope), its peak-to-peak fluctuation,
-the time to failure (two atoms closer than 0.5 Å, or nothing: stable) and MD steps/s.
+the time to failure (two atoms closer than 0.5 Å, or nothing: stable), the mean temperature and that of the last
+tenth of the run (heating) and MD steps/s.
 
 The potential is trained here with ``workbench.pipelines.potential.run_potential`` (``--model``, ``--n-train``,
 ``--epochs``; a short MD inside the pipeline is skipped) unless ``--checkpoint`` names a ``potential.pt`` (for
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                failed=traj.info.get("failed", ""),
                drift_eV_per_atom_per_ps=energy_drift(traj) if len(traj.time_ps) > 1 else np.nan,
                fluctuation_meV_per_atom=1000 * float(np.ptp(traj.total)) / traj.num_atoms,
-               mean_temperature_K=float(traj.temperature.mean()), steps_per_second=traj.steps_per_second)
+               mean_temperature_K=float(traj.temperature.mean()), steps_per_second=traj.steps_per_second,
+               final_temperature_K=float(traj.temperature[-max(1, len(traj.temperature) // 10):].mean()))
     print(row)
     table = pd.DataFrame([row])
     if args.out.is_file():

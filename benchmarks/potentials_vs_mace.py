@@ -16,7 +16,9 @@ interpreter (``--mace-python``, e.g. a venv with mace-torch 0.3.16, which pins e
 ``python -m mace.cli.run_train`` and benchmarks/_mace_driver.py.
 
 Measured per model: test energy MAE (meV, meV/atom) and force MAE (meV/Å), training seconds per epoch
-(training + validation pass; mace-torch: from its log's epoch timestamps), NVE MD steps/s from the first test
+(training + validation pass; mace-torch: from its log's epoch timestamps), CPU seconds per epoch (CPU time of the
+whole training command, setup, test evaluation and, for the workbench, its short MD included, divided by the
+epochs: insensitive to other jobs on a shared machine), NVE MD steps/s from the first test
 frame (velocity Verlet, 0.5 fs, float32, ASE calculator of each package, one thread) and the NVE energy drift.
 mace-torch runs twice: with the same loss throughout ("mace-torch"), and with its own recommended "stage two"
 (``--swa``: the last quarter of the epochs at energy weight 1000 and lr 1e-3), which the workbench loop does not
@@ -32,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -90,9 +93,9 @@ def run_mace(args: argparse.Namespace, paths: dict[str, Path], work: Path, stage
     if stage_two:  # mace-torch's own recipe: the last quarter of the epochs with energy weight 1000, lr 1e-3
         cmd += ["--swa", "--start_swa", str(max(1, int(0.75 * args.epochs))), "--swa_energy_weight", "1000",
                 "--swa_forces_weight", "100", "--swa_lr", "0.001"]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _children_cpu_seconds()
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu_seconds() - cpu0
     if proc.returncode != 0:
         raise RuntimeError(f"mace-torch training failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     log = next((work / "logs").glob("bench*run-*.log")).read_text()
@@ -105,20 +108,26 @@ def run_mace(args: argparse.Namespace, paths: dict[str, Path], work: Path, stage
     if proc.returncode != 0:
         raise RuntimeError(f"mace-torch evaluation failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result.update(seconds_per_epoch=_epoch_seconds_from_log(log), train_wall_seconds=wall)
+    result.update(seconds_per_epoch=_epoch_seconds_from_log(log), train_wall_seconds=wall,
+                  cpu_seconds_per_epoch=cpu / args.epochs)
     return result
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_ours(args: argparse.Namespace, work: Path) -> dict:
     torch.set_num_threads(1)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     res = run_potential(output_dir=work / "workbench", models=("mace",), n_train=args.n_train, n_val=args.n_val,
                         n_test=args.n_test, seed=args.seed, channels=args.channels, lmax=3, num_layers=2,
                         correlation=3, r_max=5.0, num_basis=8, epochs=args.epochs, batch_size=5, lr=0.01,
                         energy_weight=1.0, forces_weight=100.0, dtype="float32", md_steps=args.md_steps,
                         md_timestep_fs=0.5, md_temperature_K=500.0, md_save_every=10, md_dtype="float32",
                         progress=False)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     row = res.metrics["models"]["mace"]
     md = res.metrics["md"]
     return {"energy_mae": row["energy_mae_meV"] / 1000, "energy_per_atom_mae": row["energy_per_atom_mae_meV"] / 1000,
@@ -126,7 +135,8 @@ def run_ours(args: argparse.Namespace, work: Path) -> dict:
             "seconds_per_epoch": row["seconds_per_epoch"], "md_steps_per_second": md["nve_steps_per_second"],
             "nve_time_ps": md["nve_time_ps"], "nve_energy_drift_eV_per_atom_per_ps":
             md["nve_energy_drift_eV_per_atom_per_ps"], "nve_energy_fluctuation_meV_per_atom":
-            md["nve_energy_fluctuation_meV_per_atom"], "parameters": row["parameters"], "train_wall_seconds": wall}
+            md["nve_energy_fluctuation_meV_per_atom"], "parameters": row["parameters"], "train_wall_seconds": wall,
+            "cpu_seconds_per_epoch": cpu / args.epochs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--md-steps", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None,
-                        help="copy the workbench run folder (checkpoint potential.pt, tables) here")
+                        help="copy the workbench run folder (potential.pt, tables) and mace-torch's logs here")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "potentials_vs_mace.csv")
     args = parser.parse_args(argv)
@@ -166,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         print("mace-torch:", json.dumps(theirs), flush=True)
         theirs_two = run_mace(args, paths, work / "mace_stage_two", stage_two=True)
         print("mace-torch stage two:", json.dumps(theirs_two), flush=True)
+        if args.keep is not None:  # mace-torch's logs hold its per-epoch validation errors (convergence check)
+            for run in ("mace_same_loss", "mace_stage_two"):
+                shutil.copytree(work / run / "logs", args.keep / f"{run}_logs", dirs_exist_ok=True)
     rows = []
     runs = (("workbench MACE", __version__, ours), (f"mace-torch {mace_version}", mace_version, theirs),
             (f"mace-torch {mace_version} + stage two", mace_version, theirs_two))
@@ -174,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                      "energy_mae_meV": 1000 * r["energy_mae"],
                      "energy_per_atom_mae_meV": 1000 * r["energy_per_atom_mae"],
                      "forces_mae_meV_per_A": 1000 * r["forces_mae"], "forces_rmse_meV_per_A": 1000 * r["forces_rmse"],
-                     "seconds_per_epoch": r["seconds_per_epoch"], "md_steps_per_second": r["md_steps_per_second"],
+                     "seconds_per_epoch": r["seconds_per_epoch"], "cpu_seconds_per_epoch": r["cpu_seconds_per_epoch"],
+                     "md_steps_per_second": r["md_steps_per_second"],
                      "nve_time_ps": r["nve_time_ps"],
                      "nve_drift_eV_per_atom_per_ps": r["nve_energy_drift_eV_per_atom_per_ps"],
                      "nve_fluctuation_meV_per_atom": r["nve_energy_fluctuation_meV_per_atom"]})
