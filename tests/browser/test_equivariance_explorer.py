@@ -67,10 +67,10 @@ def test_explorer_renders_and_slider_changes_plotted_error(lab_server, guarded_p
                            polling=500)
     # six key presses give up to six updates; under load the title may first show an intermediate one: wait until
     # plot and readout have both settled on the same slider position (a plot that never agrees times out here)
+    # read title and error in the same evaluation that finds them settled (a later update cannot split them)
     settled = (f"() => {{ const t = ({TITLE_JS})()[0]; const e = Number(({ERROR_JS})());"
-               " const p = Number(t.split('=').pop()); return Math.abs(p - e) <= 1e-3 * Math.abs(e); }")
-    page.wait_for_function(settled, timeout=scaled_ms(60), polling=500)
-    title_after = page.evaluate(TITLE_JS)[0]
-    plotted = float(title_after.rsplit("=", 1)[1])
-    assert plotted == pytest.approx(float(page.evaluate(ERROR_JS)), rel=1e-3)
+               " const p = Number(t.split('=').pop());"
+               " return Math.abs(p - e) <= 1e-3 * Math.abs(e) ? [p, e] : false; }")
+    plotted, error = page.wait_for_function(settled, timeout=scaled_ms(60), polling=500).json_value()
+    assert plotted == pytest.approx(error, rel=1e-3)
     assert plotted > 1e-3
