@@ -26,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -76,6 +77,7 @@ class LabServer:
     root: Path
     log: Path
     process: subprocess.Popen
+    _shutdown: threading.Thread | None = field(default=None, repr=False)
 
     def add_notebook(self, source: Path, name: str | None = None) -> str:
         """Copy ``source`` into the root dir; returns its path relative to the root (for ``/lab/tree/...``)."""
@@ -100,6 +102,18 @@ class LabServer:
             except urllib.error.HTTPError as err:  # 404: already gone
                 if err.code != 404:
                     raise
+
+    def shutdown_kernels_in_background(self) -> None:
+        """Start :meth:`shutdown_kernels` on a thread and return (the server waits up to seconds for each kernel
+        to exit; the next test need not). A previous background shutdown is finished first."""
+        self.wait_for_kernel_shutdown()
+        self._shutdown = threading.Thread(target=self.shutdown_kernels, name="lab-kernel-shutdown", daemon=True)
+        self._shutdown.start()
+
+    def wait_for_kernel_shutdown(self) -> None:
+        if self._shutdown is not None:
+            self._shutdown.join(timeout=scaled(60))
+            self._shutdown = None
 
     def log_tail(self, n: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
@@ -133,6 +147,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         _wait_for_server(server)
         yield server
     finally:
+        server.wait_for_kernel_shutdown()
         process.terminate()
         try:
             process.wait(timeout=scaled(20))
@@ -213,5 +228,5 @@ def guarded_page(browser: Any, lab_server: LabServer) -> Iterator[GuardedPage]:
         yield guarded
     finally:
         context.close()
-        lab_server.shutdown_kernels()
+        lab_server.shutdown_kernels_in_background()  # idle kernels use no CPU; the next test starts meanwhile
     check_guarded_page(guarded)
