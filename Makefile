@@ -46,11 +46,12 @@ demo: setup
 # every core (at most 4 workers); tests/conftest.py keeps each module on one worker and hands out the notebook
 # executions first. The browser tests then run on their own: beside notebook kernels training on every core,
 # JupyterLab's widget manager failed to render widgets ("Error displaying widget") at load ~11 on 2 cores.
+# Tutorials that a browser test runs in full are not also executed headlessly here (tests/browser_coverage.py).
 PARALLEL := -n auto --maxprocesses 4 --dist loadfile
 
 test: setup chromium
 	@status=0; \
-	$(BIN)/python -m pytest $(PARALLEL) -m "not browser" || status=$$?; \
+	$(BIN)/python -m pytest $(PARALLEL) -m "not browser and not browser_covered" || status=$$?; \
 	$(BIN)/python -m pytest -m browser || status=$$?; \
 	exit $$status
 

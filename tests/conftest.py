@@ -37,6 +37,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser_covered: a headless notebook execution that a browser test also "
+                            "runs in full (tests/browser_coverage.py); make test's parallel phase deselects it")
     try:
         timeout_factor()
     except ValueError as exc:

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from browser_coverage import TUTORIALS_RUN_IN_BROWSER
 from browser_harness import element_colour_count, run_notebook_in_lab
 from timeouts import scaled, scaled_ms
 
@@ -129,3 +130,10 @@ def test_tutorial_runs_and_renders_offline(lab_server, guarded_page, name: str) 
     assert failed.count() == 0, (f"{failed.count()} widget outputs failed to render; first: "
                                  f"{failed.first.inner_text()[:500]!r}; console errors: "
                                  f"{guarded_page.console_errors[:5]}")
+
+
+def test_browser_coverage_list_is_what_these_tests_run() -> None:
+    """make test skips the headless execution of exactly these tutorials (tests/browser_coverage.py)."""
+    explorers = {"03_so3_spherical_harmonics.ipynb", "04_tensor_products_clebsch_gordan.ipynb"}
+    assert TUTORIALS_RUN_IN_BROWSER == set(RENDERED) | explorers
+    assert all((TUTORIALS / name).is_file() for name in TUTORIALS_RUN_IN_BROWSER)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser_coverage import TUTORIALS_RUN_IN_BROWSER
 from timeouts import scaled
 
 from workbench import runner
@@ -54,7 +55,13 @@ def test_notebook_is_committed_without_outputs(notebook: Path) -> None:
     assert len(tagged) <= 1
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_id)
+def _execution_params() -> list:
+    """Every notebook; the tutorials a browser test runs in full carry the ``browser_covered`` mark."""
+    return [pytest.param(nb, marks=pytest.mark.browser_covered)
+            if nb.parent.name == "tutorials" and nb.name in TUTORIALS_RUN_IN_BROWSER else nb for nb in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("notebook", _execution_params(), ids=_id)
 def test_notebook_executes_with_default_parameters(notebook: Path, tmp_path: Path) -> None:
     if _id(notebook) in NEEDS_EXTRA:
         pytest.importorskip(NEEDS_EXTRA[_id(notebook)])
