@@ -78,6 +78,7 @@ class LabServer:
     log: Path
     process: subprocess.Popen
     _shutdown: threading.Thread | None = field(default=None, repr=False)
+    _shutdown_error: BaseException | None = field(default=None, repr=False)
 
     def add_notebook(self, source: Path, name: str | None = None) -> str:
         """Copy ``source`` into the root dir; returns its path relative to the root (for ``/lab/tree/...``)."""
@@ -107,13 +108,24 @@ class LabServer:
         """Start :meth:`shutdown_kernels` on a thread and return (the server waits up to seconds for each kernel
         to exit; the next test need not). A previous background shutdown is finished first."""
         self.wait_for_kernel_shutdown()
-        self._shutdown = threading.Thread(target=self.shutdown_kernels, name="lab-kernel-shutdown", daemon=True)
+
+        def shutdown() -> None:
+            try:
+                self.shutdown_kernels()
+            except BaseException as exc:  # re-raised by wait_for_kernel_shutdown, as a synchronous call would
+                self._shutdown_error = exc
+
+        self._shutdown = threading.Thread(target=shutdown, name="lab-kernel-shutdown", daemon=True)
         self._shutdown.start()
 
     def wait_for_kernel_shutdown(self) -> None:
+        """Finish a background shutdown; raise what it raised (a failed DELETE other than 404)."""
         if self._shutdown is not None:
             self._shutdown.join(timeout=scaled(60))
             self._shutdown = None
+        error, self._shutdown_error = self._shutdown_error, None
+        if error is not None:
+            raise error
 
     def log_tail(self, n: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
@@ -147,14 +159,16 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         _wait_for_server(server)
         yield server
     finally:
-        server.wait_for_kernel_shutdown()
-        process.terminate()
         try:
-            process.wait(timeout=scaled(20))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=scaled(10))
-        shutil.rmtree(runtime, ignore_errors=True)
+            server.wait_for_kernel_shutdown()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=scaled(20))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=scaled(10))
+            shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _wait_for_server(server: LabServer) -> None:

@@ -174,7 +174,7 @@ class SymmetricContraction(ConstantsMixin):
         self._D = D = sum(self._in_dims)
         C = self.channels
         tables = _monomial_tables(D, self.correlation)
-        for nu, (prev, last, _) in enumerate(tables, start=1):
+        for nu, (prev, last, _) in enumerate(tables[1:], start=2):  # degree 1 is A itself: no gather
             self.register_constant(f"_mono_prev_{nu}", prev)
             self.register_constant(f"_mono_last_{nu}", last)
         row_offsets = [0]
